@@ -1,0 +1,93 @@
+"""The ``tag=value; tag=value`` grammar shared by DKIM, DMARC, TLS-RPT, MTA-STS and BIMI.
+
+RFC 6376 §3.2 (tag-list, tag-spec, tag-name, tag-value), reused by RFC 9989 §4.7 (DMARC),
+RFC 8460 §3 (TLS-RPT), RFC 8461 §3.1 (MTA-STS) and the BIMI draft. The record modules give
+the tags meaning; this module only splits and locates them.
+
+SECURITY: input is hostile DNS or header text. The parser is a single linear pass, keeps
+every problem as a diagnostic and never raises.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from mailward.codes import Code, Diagnostic
+
+_TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+_WSP = " \t\r\n"
+
+
+@dataclass(frozen=True)
+class Tag:
+    """One ``name=value`` pair; ``column`` is the 1-based position of the name in the text."""
+
+    name: str
+    value: str
+    column: int
+
+
+@dataclass(frozen=True)
+class TagList:
+    tags: tuple[Tag, ...]
+    diagnostics: tuple[Diagnostic, ...]
+
+    def first(self, name: str) -> Tag | None:
+        """The first tag of that name (tag names are case-sensitive, RFC 6376 §3.2)."""
+        return next((tag for tag in self.tags if tag.name == name), None)
+
+
+def parse_taglist(text: str, *, syntax: Code, unfold: bool = False) -> TagList:
+    """Split ``text`` into tags, reporting malformed specs and duplicates with ``syntax``.
+
+    With ``unfold`` (header fields), CRLF folding whitespace inside values is removed as
+    RFC 6376 §3.2 allows; otherwise values keep their inner spaces, trimmed at both ends.
+    """
+    tags: list[Tag] = []
+    problems: list[Diagnostic] = []
+    seen: set[str] = set()
+    position = 0
+    for raw in text.split(";"):
+        start = position
+        position += len(raw) + 1
+        stripped = raw.strip(_WSP)
+        if not stripped:
+            if raw and position <= len(text):
+                continue  # "a=1; ; b=2" is harmless; a trailing ";" is allowed
+            continue
+        column = start + (len(raw) - len(raw.lstrip(_WSP))) + 1
+        name, equals, value = stripped.partition("=")
+        name = name.strip(_WSP)
+        value = value.strip(_WSP)
+        if unfold:
+            value = re.sub(r"\r?\n[ \t]+", " ", value)
+        if not equals:
+            problems.append(
+                syntax.at(f"{stripped!r} is not a tag=value pair", column=column, tag=name)
+            )
+            continue
+        if not _TAG_NAME.match(name):
+            problems.append(syntax.at(f"{name!r} is not a valid tag name", column=column))
+            continue
+        if any(ord(char) < 0x21 and char not in _WSP or ord(char) == 0x7F for char in value):
+            problems.append(
+                syntax.at(f"tag {name}= contains a control character", column=column, tag=name)
+            )
+        if name in seen:
+            problems.append(
+                syntax.at(
+                    f"tag {name}= appears more than once; the record is invalid",
+                    column=column,
+                    tag=name,
+                )
+            )
+            continue
+        seen.add(name)
+        tags.append(Tag(name, value, column))
+    return TagList(tuple(tags), tuple(problems))
+
+
+def format_taglist(pairs: list[tuple[str, str]]) -> str:
+    """Canonical text: ``a=1; b=2`` (one space after each separator, no trailing ``;``)."""
+    return "; ".join(f"{name}={value}" for name, value in pairs)
