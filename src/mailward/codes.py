@@ -8,7 +8,8 @@ the union of those definitions, and ``docs/checks.md`` is generated from it
 
 A :class:`Diagnostic` is one occurrence of a code in a parsed text: where it is (a 1-based
 column in the text, or the tag it concerns), a one-line explanation, and — where the intent is
-obvious — the corrected text.
+obvious — the corrected text. Multi-line texts (zone files, MTA-STS policies) also give the
+1-based ``line``.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Code:
         self,
         message: str,
         *,
+        line: int | None = None,
         column: int | None = None,
         tag: str | None = None,
         fix: str | None = None,
@@ -59,6 +61,7 @@ class Code:
         return Diagnostic(
             code=self,
             message=message,
+            line=line,
             column=column,
             tag=tag,
             fix=fix,
@@ -73,6 +76,7 @@ class Diagnostic:
     code: Code
     message: str
     severity: Severity
+    line: int | None = None
     column: int | None = None
     tag: str | None = None
     fix: str | None = field(default=None)

@@ -72,7 +72,7 @@ class Finding:
             refs=diagnostic.code.refs,
             location=Location(
                 file=file,
-                line=line,
+                line=line if line is not None else diagnostic.line,
                 column=column if column is not None else diagnostic.column,
                 tag=diagnostic.tag,
             ),

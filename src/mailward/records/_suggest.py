@@ -1,4 +1,4 @@
-""""Did you mean …?" for misspelt tags, mechanisms and types."""
+""" "Did you mean …?" for misspelt tags, mechanisms and types."""
 
 from __future__ import annotations
 

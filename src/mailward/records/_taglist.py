@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 from mailward.codes import Code, Diagnostic
 
-_TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
+# RFC 6376 tag-name is ALPHA *(ALPHA / DIGIT / "_"); RFC 8460/8461 extension names may also
+# hold "-" and "." — accept the wider form here and let each record judge its own tags.
+_TAG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 _WSP = " \t\r\n"
 
 
@@ -53,9 +55,7 @@ def parse_taglist(text: str, *, syntax: Code, unfold: bool = False) -> TagList:
         position += len(raw) + 1
         stripped = raw.strip(_WSP)
         if not stripped:
-            if raw and position <= len(text):
-                continue  # "a=1; ; b=2" is harmless; a trailing ";" is allowed
-            continue
+            continue  # "a=1; ; b=2" is harmless; a trailing ";" is allowed
         column = start + (len(raw) - len(raw.lstrip(_WSP))) + 1
         name, equals, value = stripped.partition("=")
         name = name.strip(_WSP)
@@ -70,7 +70,7 @@ def parse_taglist(text: str, *, syntax: Code, unfold: bool = False) -> TagList:
         if not _TAG_NAME.match(name):
             problems.append(syntax.at(f"{name!r} is not a valid tag name", column=column))
             continue
-        if any(ord(char) < 0x21 and char not in _WSP or ord(char) == 0x7F for char in value):
+        if any((ord(char) < 0x21 and char not in _WSP) or ord(char) == 0x7F for char in value):
             problems.append(
                 syntax.at(f"tag {name}= contains a control character", column=column, tag=name)
             )

@@ -1,0 +1,47 @@
+# The two commands of the README quick start, and what they stand on.
+#   make demo   install mailward in .venv and lint the bundled example zones (no network)
+#   make test   install everything the tests need (Debian and Python) and run the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Debian packages the test suite starts or calls: knotd (authoritative DNS on loopback), kdig.
+DEB_TEST_PACKAGES := knot knot-dnsutils
+
+.PHONY: demo test lint check-system install-test docs
+
+demo: $(VENV)/.installed
+	$(BIN)/mailward lint examples/ || test $$? -eq 1
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install-test: check-system $(VENV)/.installed-test
+
+# Installs the Debian packages when any is missing (as root, or through sudo).
+check-system:
+	@missing=""; for p in $(DEB_TEST_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+test: install-test lint
+	$(BIN)/pytest
+
+docs: $(VENV)/.installed
+	$(BIN)/python -m mailward.docs docs/checks.md
