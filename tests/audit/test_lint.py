@@ -58,17 +58,28 @@ def test_the_spf_line_is_clean() -> None:
 @pytest.mark.parametrize(
     ("line", "expected", "fix"),
     [
-        ("example.com. 192.0.2.1 で 86400", ["zone.missing-type", "zone.stray-text"],
-         "example.com. 86400 IN A 192.0.2.1"),
-        ("example.com. 86400 IN ああああ 2001:0db8:85a3:0000:0000:8a2e:0370:7334",
-         ["zone.unknown-type"], "example.com. 86400 IN AAAA 2001:db8:85a3::8a2e:370:7334"),
-        ("www.example.com. CNAME example.com で 86400。",
-         ["zone.fullwidth-character", "zone.relative-name", "zone.stray-text"],
-         "www.example.com. 86400 IN CNAME example.com."),
-        ("1.2.0.192.in-addr.arpa。 86400 IN PTR example.com.", ["zone.fullwidth-character"],
-         "1.2.0.192.in-addr.arpa. 86400 IN PTR example.com."),
+        (
+            "example.com. 192.0.2.1 で 86400",
+            ["zone.missing-type", "zone.stray-text"],
+            "example.com. 86400 IN A 192.0.2.1",
+        ),
+        (
+            "example.com. 86400 IN ああああ 2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+            ["zone.unknown-type"],
+            "example.com. 86400 IN AAAA 2001:db8:85a3::8a2e:370:7334",
+        ),
+        (
+            "www.example.com. CNAME example.com で 86400。",
+            ["zone.fullwidth-character", "zone.relative-name", "zone.stray-text"],
+            "www.example.com. 86400 IN CNAME example.com.",
+        ),
+        (
+            "1.2.0.192.in-addr.arpa。 86400 IN PTR example.com.",
+            ["zone.fullwidth-character"],
+            "1.2.0.192.in-addr.arpa. 86400 IN PTR example.com.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_translated_lines_get_the_corrected_record(
     line: str, expected: list[str], fix: str
 ) -> None:
@@ -132,8 +143,10 @@ def test_clean_zone() -> None:
 
 
 def test_cname_at_apex() -> None:
-    findings = lint_zone("$TTL 60\nexample.com. IN SOA a. b. 1 7200 3600 1209600 3600\n"
-                         "example.com. IN CNAME other.example.net.\n")  # fmt: skip
+    findings = lint_zone(
+        "$TTL 60\nexample.com. IN SOA a. b. 1 7200 3600 1209600 3600\n"
+        "example.com. IN CNAME other.example.net.\n"
+    )
     assert "zone.cname-at-apex" in slugs(findings)
 
 

@@ -35,8 +35,16 @@ def test_lint_json_document(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 1
     assert document["schema"] == "mailward.lint/1"
     finding = document["findings"][0]
-    assert set(finding) == {"code", "severity", "title", "detail", "location", "evidence",
-                            "fix", "refs"}  # fmt: skip
+    assert set(finding) == {
+        "code",
+        "severity",
+        "title",
+        "detail",
+        "location",
+        "evidence",
+        "fix",
+        "refs",
+    }
     assert set(finding["location"]) >= {"file", "line", "column"}
     assert all(f["severity"] in {"error", "warning", "info", "pass"} for f in document["findings"])
 
@@ -47,21 +55,22 @@ def test_clean_record_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_warnings_only_exit_zero(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(["lint", "--record", "v=DMARC1; p=none; rua=mailto:d@example.com"],
-                         capsys)  # fmt: skip
+    status, out, _ = run(["lint", "--record", "v=DMARC1; p=none; rua=mailto:d@example.com"], capsys)
     assert status == 0 and "dmarc.policy-none" in out
 
 
-def test_stdin_single_record(capsys: pytest.CaptureFixture[str],
-                             monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_stdin_single_record(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     stdin = io.TextIOWrapper(io.BytesIO(b"v=DMARC1; p=rejected\n"))
     monkeypatch.setattr(sys, "stdin", stdin)
     status, out, _ = run(["lint", "-"], capsys)
     assert status == 1 and "dmarc.syntax" in out
 
 
-def test_non_utf8_file_is_a_located_finding(tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_non_utf8_file_is_a_located_finding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     zone = tmp_path / "latin1.zone"
     zone.write_bytes(b'$TTL 60\nexample.com. IN TXT "caf\xe9"\n')
     status, out, _ = run(["lint", str(zone)], capsys)
@@ -70,9 +79,14 @@ def test_non_utf8_file_is_a_located_finding(tmp_path: Path,
 
 @pytest.mark.parametrize(
     "argv",
-    [["lint"], ["lint", "/nonexistent/zone"], ["lint", "--type", "bogus", "--record", "x"],
-     ["explain", "dmarc.unknwn-tag"], ["query", "example.com", "--nameserver", "not-an-ip"]],
-)  # fmt: skip
+    [
+        ["lint"],
+        ["lint", "/nonexistent/zone"],
+        ["lint", "--type", "bogus", "--record", "x"],
+        ["explain", "dmarc.unknwn-tag"],
+        ["query", "example.com", "--nameserver", "not-an-ip"],
+    ],
+)
 def test_could_not_run_exits_two(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     try:
         status = main(argv)
@@ -102,7 +116,9 @@ def test_query_offline_against_the_example_zone(capsys: pytest.CaptureFixture[st
 def test_installed_entry_point_runs() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "mailward", "lint", "--record", "v=spf1 +all"],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1, result.stderr
     assert "spf.pass-all" in result.stdout

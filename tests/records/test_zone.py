@@ -138,8 +138,14 @@ def test_soa_placeholders_get_numbers() -> None:
     assert "placeholders" in placeholder.message
     assert placeholder.fix is not None
     fields = placeholder.fix.split()
-    assert fields[:6] == ["example.com.", "86400", "IN", "SOA", "ns1.example.com.",
-                          "hostmaster.example.com."]  # fmt: skip
+    assert fields[:6] == [
+        "example.com.",
+        "86400",
+        "IN",
+        "SOA",
+        "ns1.example.com.",
+        "hostmaster.example.com.",
+    ]
     assert fields[6].isdigit() and len(fields[6]) == 10
     assert fields[7:] == ["7200", "3600", "1209600", "3600"]
 
@@ -215,8 +221,11 @@ _label = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True)
 _name = st.lists(_label, min_size=1, max_size=4).map(lambda ls: ".".join(ls) + ".example.")
 _ipv4 = st.integers(0, 2**32 - 1).map(lambda n: str(ipaddress.IPv4Address(n)))
 _ipv6 = st.integers(0, 2**128 - 1).map(lambda n: str(ipaddress.IPv6Address(n)))
-_txt = st.lists(st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=300),
-                min_size=1, max_size=3)  # fmt: skip
+_txt = st.lists(
+    st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=300),
+    min_size=1,
+    max_size=3,
+)
 
 
 def _txt_rdata(strings: list[str]) -> str:
@@ -241,11 +250,11 @@ _rdata = st.one_of(
             st.integers(0, 65535),
             _name,
         ),
-    ),  # fmt: skip
+    ),
     st.tuples(
         st.just("CAA"),
         st.sampled_from(['0 issue "letsencrypt.org"', '128 iodef "mailto:sec@example.com"']),
-    ),  # fmt: skip
+    ),
 )
 
 
