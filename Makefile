@@ -4,8 +4,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Debian packages the test suite starts or calls: knotd (authoritative DNS on loopback), kdig.
-DEB_TEST_PACKAGES := knot knot-dnsutils
+# Debian packages the test suite starts: knotd and knotc (authoritative DNS on loopback).
+DEB_TEST_PACKAGES := knot
 
 .PHONY: demo test lint check-system install-test docs
 

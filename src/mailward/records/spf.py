@@ -24,6 +24,34 @@ from enum import StrEnum
 import idna
 
 from mailward.codes import Diagnostic, Severity, define
+from mailward.records._spfmacro import (
+    MacroEscape,
+    MacroExpand,
+    MacroLiteral,
+    MacroPart,
+    MacroString,
+    TermIssue,
+    domain_spec,
+    is_domain,
+    parse_macro_string,
+    parse_macros,
+)
+
+__all__ = [
+    "InvalidTerm",
+    "MacroEscape",
+    "MacroExpand",
+    "MacroLiteral",
+    "MacroPart",
+    "MacroString",
+    "Mechanism",
+    "Modifier",
+    "Qualifier",
+    "SpfRecord",
+    "lookup_terms",
+    "parse",
+    "parse_macro_string",
+]
 from mailward.records._suggest import did_you_mean
 
 MAX_TEXT = 65_535
@@ -99,10 +127,8 @@ REDIRECT_WITH_ALL = define(
 MECHANISMS = ("all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists")
 MODIFIERS = ("redirect", "exp")
 LOOKUP_MECHANISMS = frozenset({"include", "a", "mx", "ptr", "exists"})
-_MACRO_BODY = re.compile(r"([slodiphcrtvSLODIPHCRTV])([0-9]*)([rR]?)([.\-+,/_=]*)")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]*")
 _CIDR = re.compile(r"0|[1-9][0-9]{0,2}")
-_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-"))
 _MISTAKES = {"ip": "ip4", "ipv4": "ip4", "ipv6": "ip6", "includes": "include", "spf": "include"}
 
@@ -114,63 +140,6 @@ class Qualifier(StrEnum):
     FAIL = "-"
     SOFTFAIL = "~"
     NEUTRAL = "?"
-
-
-@dataclass(frozen=True)
-class MacroLiteral:
-    """Text copied as is."""
-
-    text: str
-
-    def to_text(self) -> str:
-        return self.text
-
-
-@dataclass(frozen=True)
-class MacroEscape:
-    """``%%``, ``%_`` or ``%-``: expands to ``%``, a space, or ``%20`` (RFC 7208 §7.1)."""
-
-    char: str
-
-    @property
-    def expansion(self) -> str:
-        return {"%": "%", "_": " ", "-": "%20"}[self.char]
-
-    def to_text(self) -> str:
-        return "%" + self.char
-
-
-@dataclass(frozen=True)
-class MacroExpand:
-    """``%{letter digits r delimiters}``; an upper-case letter is URL-escaped when expanded."""
-
-    letter: str
-    digits: int | None = None
-    reverse: bool = False
-    delimiters: str = ""
-
-    def to_text(self) -> str:
-        digits = "" if self.digits is None else str(self.digits)
-        return f"%{{{self.letter}{digits}{'r' * self.reverse}{self.delimiters}}}"
-
-
-MacroPart = MacroLiteral | MacroEscape | MacroExpand
-
-
-@dataclass(frozen=True)
-class MacroString:
-    """A macro-string as parts, for an evaluator to expand (RFC 7208 §7.1)."""
-
-    parts: tuple[MacroPart, ...]
-
-    @property
-    def has_macros(self) -> bool:
-        return any(isinstance(part, MacroExpand) for part in self.parts)
-
-    def to_text(self) -> str:
-        return "".join(part.to_text() for part in self.parts)
-
-    __str__ = to_text
 
 
 @dataclass(frozen=True)
@@ -278,99 +247,6 @@ def lookup_terms(record: SpfRecord) -> tuple[Mechanism | Modifier, ...]:
     return (*out, redirect) if redirect is not None else tuple(out)
 
 
-def parse_macro_string(text: str, *, explanation: bool = False) -> MacroString | None:
-    """A macro-string, or with ``explanation`` an explain-string (spaces, ``c r t`` allowed).
-
-    ``None`` on a syntax error; for ``exp`` text that means "no explanation" (RFC 7208 §6.2).
-    """
-    try:
-        return _macros(text, explanation=explanation)
-    except _Issue:
-        return None
-
-
-@dataclass
-class _Issue(Exception):
-    """A problem in one term: message, offset in the term, and the corrected term."""
-
-    message: str
-    offset: int = 0
-    fix: str | None = None
-    severity: Severity | None = None
-
-
-def _macros(text: str, *, explanation: bool = False) -> MacroString:
-    parts: list[MacroPart] = []
-    start = i = 0
-    while i < len(text):
-        if text[i] != "%":
-            if not ("\x21" <= text[i] <= "\x7e" or (explanation and text[i] == " ")):
-                raise _Issue(f"character {text[i]!r} is not allowed here", i)
-            i += 1
-            continue
-        parts += [MacroLiteral(text[start:i])] if i > start else []
-        following = text[i + 1 : i + 2]
-        if following and following in "%_-":
-            parts.append(MacroEscape(following))
-        elif following != "{":
-            what = f"'%{following}'" if following else "a lone '%' at the end"
-            raise _Issue(f"{what} is not a macro; write %% for a literal '%'", i)
-        elif (close := text.find("}", i + 2)) < 0:
-            raise _Issue("macro '%{' is not closed with '}'", i)
-        elif not (match := _MACRO_BODY.fullmatch(body := text[i + 2 : close])):
-            raise _Issue(
-                f"'%{{{body}}}' is not a macro (letters: s l o d i p h v; then "
-                "digits, r, delimiters .-+,/_=)",
-                i,
-            )
-        elif match[1] in "crtCRT" and not explanation:
-            raise _Issue(f"macro %{{{match[1]}}} is allowed only in the text exp= points to", i)
-        elif len(match[2]) > 9 or (match[2] and int(match[2]) == 0):
-            raise _Issue(f"'%{{{body}}}' must keep 1 to 999999999 labels", i)
-        else:
-            digits = int(match[2]) if match[2] else None
-            parts.append(MacroExpand(match[1], digits, bool(match[3]), match[4]))
-            i = close - 1
-        i += 2
-        start = i
-    parts += [MacroLiteral(text[start:])] if len(text) > start else []
-    return MacroString(tuple(parts))
-
-
-def _is_toplabel(label: str) -> bool:
-    if not label or not set(label) <= _ALNUM | {"-"}:
-        return False
-    if "-" in label:
-        return label[0] in _ALNUM and label[-1] in _ALNUM
-    return not label.isdigit()
-
-
-def _domain_spec(text: str, offset: int = 0) -> MacroString:
-    """A domain-spec: a macro-string ending in ``.toplabel`` or a macro (RFC 7208 §7.1)."""
-    try:
-        spec = _macros(text)
-    except _Issue as issue:
-        raise _Issue(issue.message, offset + issue.offset) from None
-    bare = text[:-1] if text.endswith(".") else text
-    last = spec.parts[-1] if spec.parts else MacroLiteral("")
-    if isinstance(last, MacroLiteral):
-        tail = bare[bare.rfind(".") + 1 :] if "." in last.text.rstrip(".") else ""
-        if not _is_toplabel(tail):
-            raise _Issue(f"'{text}' does not end in a domain name like example.com", offset)
-    labels = bare.split(".")
-    if not spec.has_macros and ("" in labels or max(map(len, labels)) > 63 or len(bare) > 253):
-        raise _Issue(f"'{text}' is not a valid domain name (empty or over-long label)", offset)
-    return spec
-
-
-def _is_domain(text: str) -> bool:
-    try:
-        _domain_spec(text)
-    except _Issue:
-        return False
-    return True
-
-
 def _ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if "%" in text or not 1 < len(text) <= 45:
         return None
@@ -384,7 +260,7 @@ def _cidr(text: str | None, limit: int, offset: int) -> int | None:
     if text is None:
         return None
     if not _CIDR.fullmatch(text) or int(text) > limit:
-        raise _Issue(f"'/{text}' is not a prefix length from 0 to {limit}", offset)
+        raise TermIssue(f"'/{text}' is not a prefix length from 0 to {limit}", offset)
     return int(text)
 
 
@@ -401,15 +277,15 @@ def _split_cidr(text: str) -> tuple[str, str | None, str | None]:
     return text, c4, c6
 
 
-def _parse_term(token: str, column: int) -> tuple[Term, list[_Issue]]:
+def _parse_term(token: str, column: int) -> tuple[Term, list[TermIssue]]:
     """One term and its problems; a term with an error is kept as an :class:`InvalidTerm`."""
     try:
         return _term(token, column)
-    except _Issue as issue:
+    except TermIssue as issue:
         return InvalidTerm(token, column), [issue]
 
 
-def _term(token: str, column: int) -> tuple[Term, list[_Issue]]:
+def _term(token: str, column: int) -> tuple[Term, list[TermIssue]]:
     bad = next((i for i, char in enumerate(token) if not char.isascii()), None)
     if bad is not None:
         raise _non_ascii(token, bad)
@@ -424,11 +300,11 @@ def _term(token: str, column: int) -> tuple[Term, list[_Issue]]:
         return _modifier(token, name, rest[1:], column, qualified=body != token)
     if lname in MODIFIERS:
         fix = f"{lname}={rest[1:]}" if rest.startswith(":") else None
-        raise _Issue(f"{lname} is a modifier: write {lname}=…", fix=fix)
+        raise TermIssue(f"{lname} is a modifier: write {lname}=…", fix=fix)
     if lname not in MECHANISMS:
         raise _unknown(token, lname, rest)
     if lname == "all" and rest:
-        raise _Issue(f"all takes no argument ('{rest}')", len(head), head)
+        raise TermIssue(f"all takes no argument ('{rest}')", len(head), head)
     if lname in ("ip4", "ip6"):
         return _ip_mechanism(qualifier, lname, head, rest, column), []
     return _domain_mechanism(qualifier, lname, head, rest, column), []
@@ -441,26 +317,26 @@ def _domain_mechanism(q: Qualifier, name: str, head: str, rest: str, column: int
     elif rest.startswith("/") and name in ("a", "mx"):
         leftover, c4, c6 = _split_cidr(rest)
         if leftover:
-            raise _Issue(f"'{rest}' is not a prefix length like /24 or //64", len(head))
+            raise TermIssue(f"'{rest}' is not a prefix length like /24 or //64", len(head))
     elif rest:
-        raise _Issue(f"unexpected '{rest}' after {name}", len(head))
+        raise TermIssue(f"unexpected '{rest}' after {name}", len(head))
     if spec_text == "" or (spec_text is None and name in ("include", "exists")):
-        raise _Issue(f"{name}: needs a domain, like {name}:example.com", len(head))
+        raise TermIssue(f"{name}: needs a domain, like {name}:example.com", len(head))
     end = len(head) + len(rest)
     cidr6 = _cidr(c6, 128, end - len(c6 or "") - 2)
     cidr4 = _cidr(c4, 32, end - len(f"//{c6}" if c6 else "") - len(c4 or "") - 1)
     if spec_text and (address := _ip(spec_text)) is not None:
         mech, cidr = f"ip{address.version}", c4 if address.version == 4 else c6 or c4
         fix = head[: -len(name)] + f"{mech}:{spec_text}" + (f"/{cidr}" if cidr else "")
-        raise _Issue(f"{name}: takes a host name; for an address write {mech}:", len(head), fix)
-    spec = _domain_spec(spec_text, len(head) + 1) if spec_text else None
+        raise TermIssue(f"{name}: takes a host name; for an address write {mech}:", len(head), fix)
+    spec = domain_spec(spec_text, len(head) + 1) if spec_text else None
     return Mechanism(q, name, spec, None, cidr4, cidr6, column)
 
 
 def _ip_mechanism(q: Qualifier, name: str, head: str, rest: str, column: int) -> Mechanism:
     example = "192.0.2.0/24" if name == "ip4" else "2001:db8::/32"
     if not rest.startswith(":") or rest == ":":
-        raise _Issue(f"{name} needs an address, like {name}:{example}", len(head))
+        raise TermIssue(f"{name} needs an address, like {name}:{example}", len(head))
     text, slash, cidr_text = rest[1:].partition("/")
     offset, version = len(head) + 1, int(name[-1])
     qual, suffix = head[: -len(name)], slash + cidr_text
@@ -469,15 +345,15 @@ def _ip_mechanism(q: Qualifier, name: str, head: str, rest: str, column: int) ->
     if address is None and quad and max(octets := list(map(int, text.split(".")))) <= 255:
         plain = ".".join(map(str, octets))
         msg = f"'{text}' has leading zeros (some read them as octal); write {plain}"
-        raise _Issue(msg, offset, f"{head}:{plain}{suffix}")
-    if address is None and _is_domain(text):
+        raise TermIssue(msg, offset, f"{head}:{plain}{suffix}")
+    if address is None and is_domain(text):
         msg = f"{name}: takes an address; for a host name write a:{text}"
-        raise _Issue(msg, offset, f"{qual}a:{text}{suffix}")
+        raise TermIssue(msg, offset, f"{qual}a:{text}{suffix}")
     if address is None:
-        raise _Issue(f"'{text}' is not an IPv{version} address", offset)
+        raise TermIssue(f"'{text}' is not an IPv{version} address", offset)
     if address.version != version:
         mech = f"ip{address.version}"
-        raise _Issue(
+        raise TermIssue(
             f"'{text}' is an IPv{address.version} address: write {mech}:",
             offset,
             f"{qual}{mech}:{text}{suffix}",
@@ -490,28 +366,28 @@ def _ip_mechanism(q: Qualifier, name: str, head: str, rest: str, column: int) ->
 
 def _modifier(
     token: str, name: str, value: str, column: int, *, qualified: bool
-) -> tuple[Term, list[_Issue]]:
+) -> tuple[Term, list[TermIssue]]:
     lname = name.lower()
     if lname in MECHANISMS:
         fix = token.replace("=", ":", 1)
-        raise _Issue(f"{lname} is a mechanism: write {lname}:{value}", 0, fix)
+        raise TermIssue(f"{lname} is a mechanism: write {lname}:{value}", 0, fix)
     if qualified:
-        raise _Issue(f"a modifier takes no qualifier: write {token[1:]}", 0, token[1:])
+        raise TermIssue(f"a modifier takes no qualifier: write {token[1:]}", 0, token[1:])
     if lname in MODIFIERS:
         if not value:
-            raise _Issue(f"{lname}= needs a domain, like {lname}=_spf.example.com")
-        return Modifier(lname, _domain_spec(value, len(name) + 1), column), []
+            raise TermIssue(f"{lname}= needs a domain, like {lname}=_spf.example.com")
+        return Modifier(lname, domain_spec(value, len(name) + 1), column), []
     try:
-        parsed = _macros(value)
-    except _Issue as issue:
-        raise _Issue(issue.message, len(name) + 1 + issue.offset) from None
+        parsed = parse_macros(value)
+    except TermIssue as issue:
+        raise TermIssue(issue.message, len(name) + 1 + issue.offset) from None
     warn = Severity.WARNING
     if lname == "v":
         msg = f"a second '{token}' in the middle: two records were joined into one"
-        return Modifier(name, parsed, column), [_Issue(msg, severity=warn)]
+        return Modifier(name, parsed, column), [TermIssue(msg, severity=warn)]
     if suggestion := did_you_mean(lname, MODIFIERS):
         msg = f"unknown modifier {name}= is ignored by receivers (did you mean {suggestion}=?)"
-        return Modifier(name, parsed, column), [_Issue(msg, 0, f"{suggestion}={value}", warn)]
+        return Modifier(name, parsed, column), [TermIssue(msg, 0, f"{suggestion}={value}", warn)]
     return Modifier(name, parsed, column), []
 
 
@@ -519,43 +395,43 @@ def _clean(token: str) -> bool:
     return not _parse_term(token, 0)[1]
 
 
-def _non_ascii(token: str, index: int) -> _Issue:
+def _non_ascii(token: str, index: int) -> TermIssue:
     char = f"{token[index]!r} (U+{ord(token[index]):04X})"
     lookalike = unicodedata.normalize("NFKC", token).translate(_DASHES)
     if lookalike.isascii() and _clean(lookalike):
-        return _Issue(f"{char} is not ASCII; write {lookalike}", index, lookalike)
+        return TermIssue(f"{char} is not ASCII; write {lookalike}", index, lookalike)
     head, sep, domain = token.rpartition(":" if ":" in token else "=")
     try:
         fix = head + sep + idna.encode(domain, uts46=True).decode() if sep else None
     except (idna.IDNAError, UnicodeError, ValueError):
         fix = None
     hint = "; write the domain in its xn-- form" if fix else ""
-    return _Issue(f"non-ASCII character {char}: SPF records are ASCII{hint}", index, fix)
+    return TermIssue(f"non-ASCII character {char}: SPF records are ASCII{hint}", index, fix)
 
 
-def _not_a_term(token: str) -> _Issue:
+def _not_a_term(token: str) -> TermIssue:
     body = token.lstrip("+-~?")
     if (address := _ip(body.partition("/")[0])) is not None:
         fix = f"ip{address.version}:{body}"
-        return _Issue(f"'{token}' is an address without a mechanism: write {fix}", 0, fix)
-    if "." in body and _is_domain(body):
+        return TermIssue(f"'{token}' is an address without a mechanism: write {fix}", 0, fix)
+    if "." in body and is_domain(body):
         msg = f"'{token}' is a domain without a mechanism: write include:{body} for its SPF"
-        return _Issue(msg, 0, f"include:{body}")
-    return _Issue(f"'{token}' is not a mechanism or modifier")
+        return TermIssue(msg, 0, f"include:{body}")
+    return TermIssue(f"'{token}' is not a mechanism or modifier")
 
 
-def _unknown(token: str, name: str, rest: str) -> _Issue:
+def _unknown(token: str, name: str, rest: str) -> TermIssue:
     suggestion = did_you_mean(name, MECHANISMS + MODIFIERS, known_mistakes=_MISTAKES)
     value = rest[1:] if rest.startswith(":") else ""
     if suggestion in ("ip4", "ip6") and (address := _ip(value.partition("/")[0])):
         suggestion = f"ip{address.version}"
     if suggestion is None:
-        return _Issue(f"unknown mechanism '{name}'")
+        return TermIssue(f"unknown mechanism '{name}'")
     fix = token[: len(token) - len(rest) - len(name)] + suggestion + rest
     if suggestion in MODIFIERS and rest.startswith(":"):
         fix = f"{suggestion}={value}"
     msg = f"unknown mechanism '{name}' (did you mean '{suggestion}'?)"
-    return _Issue(msg, 0, fix if _clean(fix) else None)
+    return TermIssue(msg, 0, fix if _clean(fix) else None)
 
 
 def _version(token: str) -> tuple[str | None, str | None]:

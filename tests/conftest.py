@@ -1,0 +1,73 @@
+"""Shared test fixtures, and the rule for tests that need a real server.
+
+SERVER TESTS
+    A test that needs a system server (knotd now; postfix, opendkim later) is marked
+    ``@pytest.mark.server`` (tests using a fixture named in ``SERVER_FIXTURES`` are marked
+    automatically). Its fixtures skip when the server is not installed, so a developer without
+    it still gets a green run, with the reason listed by ``-ra``.
+
+    Under ``CI=true`` that skip is a failure instead: CI must never pass by not testing. The
+    rule applies to skips in a server test's *setup* (its fixtures, ``skipif`` marks); a skip
+    in the test body stays a skip, for optional features of the machine (IPv6 loopback).
+
+    To add a server: write a session fixture that calls ``pytest.skip("<why>")`` when the
+    binary is missing, add its name to ``SERVER_FIXTURES``, and list the Debian package in the
+    Makefile.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator, Iterator
+from pathlib import Path
+
+import pytest
+
+from knot import KnotServer, knot_binaries
+
+pytest_plugins = ["pytester"]  # for test_server_marker.py, which checks the rule below
+
+SERVER_FIXTURES = {"knot"}
+ZONES = Path(__file__).parent / "dns" / "zones"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.server)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if (
+        report.when == "setup"
+        and report.skipped
+        and not hasattr(report, "wasxfail")
+        and item.get_closest_marker("server") is not None
+        and in_ci()
+    ):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        reason = str(reason).removeprefix("Skipped: ")
+        report.outcome = "failed"
+        report.longrepr = f"CI=true: a server test may not be skipped ({reason})"
+    return report
+
+
+@pytest.fixture(scope="session")
+def knot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnotServer]:
+    """Knot DNS serving every ``tests/dns/zones/*.zone`` on 127.0.0.53 (and ::1 if usable)."""
+    if knot_binaries() is None:
+        pytest.skip("knotd is not installed (Debian package: knot)")
+    server = KnotServer(sorted(ZONES.glob("*.zone")), tmp_path_factory.mktemp("knot"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
