@@ -1,4 +1,5 @@
-"""The master-file lexer: physical lines into logical entries of located tokens.
+"""The master-file lexer: physical lines into logical entries of located tokens, and what a
+token looks like (a TTL, a class, a type, data, or debris).
 
 RFC 1035 §5.1: ``;`` starts a comment, ``(`` … ``)`` continue an entry over several lines,
 ``"…"`` quotes (with ``\\`` escapes), a line starting with white space inherits the owner.
@@ -13,9 +14,13 @@ SECURITY: input is hostile text. One linear pass; every problem becomes a locate
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+import dns.rdatatype
 
 # Characters that translation tools put where ASCII punctuation was meant.
 _FOLD = {
@@ -157,3 +162,136 @@ def _read_quoted(raw: str, index: int) -> tuple[str, int, bool]:
         out.append(char)
         index += 1
     return "".join(out), index, False
+
+
+# -- what a token looks like --------------------------------------------------------------
+_TTL = re.compile(r"(\d+|(\d+[smhdwSMHDW])+)\Z")
+CLASSES = {"IN", "CH", "HS", "CS"}
+_NAME_FRAGMENT = re.compile(r"\.?([A-Za-z0-9_*-]+\.?)*\Z")
+FIELD_COUNTS = {
+    "A": 1,
+    "AAAA": 1,
+    "CNAME": 1,
+    "NS": 1,
+    "PTR": 1,
+    "DNAME": 1,
+    "MX": 2,
+    "SRV": 4,
+    "SOA": 7,
+    "CAA": 3,
+}
+
+
+def parse_ttl(text: str) -> int | None:
+    """Seconds for ``3600`` or BIND's ``1h30m``; ``None`` if it is not a TTL."""
+    if not _TTL.match(text):
+        return None
+    if text.isdigit():
+        return int(text)
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    return sum(int(n) * units[u.lower()] for n, u in re.findall(r"(\d+)([smhdwSMHDW])", text))
+
+
+def known_type(text: str) -> str | None:
+    try:
+        rdtype = dns.rdatatype.from_text(text)
+    except (dns.rdatatype.UnknownRdatatype, ValueError):
+        return None
+    if dns.rdatatype.is_metatype(rdtype) or rdtype == dns.rdatatype.NONE:
+        return None
+    return dns.rdatatype.to_text(rdtype)
+
+
+def is_debris(token: Token) -> bool:
+    return not token.quoted and not token.text.isascii()
+
+
+def guess_type(data: list[Token]) -> str | None:
+    """The type that data of this shape most likely belongs to (``None`` when unclear)."""
+    if not data:
+        return None
+    first = data[0].text
+    if data[0].quoted:
+        return "TXT"
+    try:
+        address = ipaddress.ip_address(first)
+    except ValueError:
+        address = None
+    if address is not None:
+        return "A" if address.version == 4 else "AAAA"
+    if len(data) == 2 and first.isdigit() and "." in data[1].text:
+        return "MX"
+    if len(data) == 1 and "." in first:
+        return "CNAME"
+    return None
+
+
+def continues_name(sofar: str, token: Token, started: bool) -> bool:
+    """Whether ``token`` is the next piece of a name broken by spaces (``_dmarc . example``).
+
+    A piece starting with a dot always continues; after that, a single label continues a name
+    that ends with a dot. A TTL, class or type never does.
+    """
+    text = token.text
+    if token.quoted or not text or not _NAME_FRAGMENT.match(text):
+        return False
+    if text.startswith("."):
+        return True
+    single_label = "." not in text.rstrip(".")
+    return (
+        started
+        and sofar.endswith(".")
+        and single_label
+        and parse_ttl(text) is None
+        and text.upper() not in CLASSES
+        and known_type(text) is None
+    )
+
+
+def looks_like_data(token: Token) -> bool:
+    if token.quoted:
+        return True
+    try:
+        ipaddress.ip_address(token.text)
+        return True
+    except ValueError:
+        return "." in token.text.strip(".") and parse_ttl(token.text) is None
+
+
+def in_name_field(rdtype: str, data: list[Token], token: Token) -> bool:
+    """Whether ``token`` sits in a domain-name field of ``rdtype``'s data."""
+    index = data.index(token)
+    positions = {
+        "CNAME": {0},
+        "NS": {0},
+        "PTR": {0},
+        "DNAME": {0},
+        "MX": {1},
+        "SRV": {3},
+        "SOA": {0, 1},
+    }
+    return index in positions.get(rdtype, set())
+
+
+def common_types() -> list[str]:
+    return [
+        "A",
+        "AAAA",
+        "CNAME",
+        "MX",
+        "TXT",
+        "SRV",
+        "NS",
+        "PTR",
+        "SOA",
+        "CAA",
+        "TLSA",
+        "DS",
+        "DNSKEY",
+        "HTTPS",
+        "SVCB",
+        "NAPTR",
+        "SSHFP",
+        "CDS",
+        "CDNSKEY",
+    ]

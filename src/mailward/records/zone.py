@@ -18,8 +18,6 @@ is followed (no file access from zone content); parsing is linear in the input s
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -32,7 +30,21 @@ import dns.rdatatype
 from mailward.codes import Diagnostic, Severity, define
 from mailward.records import _txt
 from mailward.records._suggest import did_you_mean
-from mailward.records._zonelex import Entry, Token, entries
+from mailward.records._zonelex import (
+    CLASSES,
+    FIELD_COUNTS,
+    Entry,
+    Token,
+    common_types,
+    continues_name,
+    entries,
+    guess_type,
+    in_name_field,
+    is_debris,
+    known_type,
+    looks_like_data,
+    parse_ttl,
+)
 
 SYNTAX = define(
     "zone.syntax",
@@ -130,21 +142,6 @@ DIRECTIVE = define(
     refs=("RFC 1035 §5.1",),
 )
 
-_TTL = re.compile(r"(\d+|(\d+[smhdwSMHDW])+)\Z")
-_CLASSES = {"IN", "CH", "HS", "CS"}
-_NAME_FRAGMENT = re.compile(r"\.?([A-Za-z0-9_*-]+\.?)*\Z")
-_FIELD_COUNTS = {
-    "A": 1,
-    "AAAA": 1,
-    "CNAME": 1,
-    "NS": 1,
-    "PTR": 1,
-    "DNAME": 1,
-    "MX": 2,
-    "SRV": 4,
-    "SOA": 7,
-    "CAA": 3,
-}
 _SOA_FIELDS = ("serial", "refresh", "retry", "expire", "minimum")
 MAX_TTL = 2**31 - 1
 # Types whose rdata mailward's own parser (records.dnssec) explains better than dnspython: when
@@ -207,50 +204,6 @@ def parse(text: str, *, origin: str | None = None) -> Zone:
             )
         )
     return Zone(parser.origin, tuple(parser.records), parser.default_ttl, tuple(parser.problems))
-
-
-def parse_ttl(text: str) -> int | None:
-    """Seconds for ``3600`` or BIND's ``1h30m``; ``None`` if it is not a TTL."""
-    if not _TTL.match(text):
-        return None
-    if text.isdigit():
-        return int(text)
-    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-    return sum(int(n) * units[u.lower()] for n, u in re.findall(r"(\d+)([smhdwSMHDW])", text))
-
-
-def _known_type(text: str) -> str | None:
-    try:
-        rdtype = dns.rdatatype.from_text(text)
-    except (dns.rdatatype.UnknownRdatatype, ValueError):
-        return None
-    if dns.rdatatype.is_metatype(rdtype) or rdtype == dns.rdatatype.NONE:
-        return None
-    return dns.rdatatype.to_text(rdtype)
-
-
-def _is_debris(token: Token) -> bool:
-    return not token.quoted and not token.text.isascii()
-
-
-def guess_type(data: list[Token]) -> str | None:
-    """The type that data of this shape most likely belongs to (``None`` when unclear)."""
-    if not data:
-        return None
-    first = data[0].text
-    if data[0].quoted:
-        return "TXT"
-    try:
-        address = ipaddress.ip_address(first)
-    except ValueError:
-        address = None
-    if address is not None:
-        return "A" if address.version == 4 else "AAAA"
-    if len(data) == 2 and first.isdigit() and "." in data[1].text:
-        return "MX"
-    if len(data) == 1 and "." in first:
-        return "CNAME"
-    return None
 
 
 class _Parser:
@@ -342,13 +295,13 @@ class _Record:
             return self.parser.last_owner
         first = tokens.pop(0)
         text = first.text
-        if first.quoted or _is_debris(first):
+        if first.quoted or is_debris(first):
             self.problem(
                 SYNTAX.at(f"{text!r} is not a domain name", line=first.line, column=first.column)
             )
             return None
         joined, started = text, False
-        while tokens and _continues_name(joined, tokens[0], started):
+        while tokens and continues_name(joined, tokens[0], started):
             joined += tokens.pop(0).text
             started = True
         if joined != text:
@@ -435,14 +388,14 @@ class _Record:
 
     def _fields(self, tokens: list[Token], owner: str) -> ZoneRecord | None:
         prefix_end = next(
-            (i for i, t in enumerate(tokens) if not t.quoted and _known_type(t.text)), None
+            (i for i, t in enumerate(tokens) if not t.quoted and known_type(t.text)), None
         )
         if prefix_end is None:
             self._untyped(tokens, owner)
             return None
         for token in tokens[:prefix_end]:
             self._prefix_token(token)
-        rdtype = _known_type(tokens[prefix_end].text)
+        rdtype = known_type(tokens[prefix_end].text)
         assert rdtype is not None
         data = self._clean_data(tokens[prefix_end + 1 :], rdtype)
         return self._rdata(owner, rdtype, data, tokens[prefix_end])
@@ -451,7 +404,7 @@ class _Record:
         ttl = parse_ttl(token.text)
         if ttl is not None and self.ttl is None:
             self.ttl = ttl
-        elif token.text.upper() in _CLASSES:
+        elif token.text.upper() in CLASSES:
             if token.text.upper() != "IN":
                 self.problem(
                     SYNTAX.at(
@@ -465,7 +418,7 @@ class _Record:
 
     def _stray(self, token: Token) -> None:
         self.repaired = True
-        what = "looks like translation debris" if _is_debris(token) else "is not part of a record"
+        what = "looks like translation debris" if is_debris(token) else "is not part of a record"
         self.problem(STRAY_TEXT.at(f"{token.text!r} {what}", line=token.line, column=token.column))
 
     def _clean_data(self, data: list[Token], rdtype: str) -> list[Token]:
@@ -474,7 +427,7 @@ class _Record:
         index = 0
         while index < len(data):
             token = data[index]
-            if _is_debris(token):
+            if is_debris(token):
                 self._stray(token)
                 following = data[index + 1] if index + 1 < len(data) else None
                 ttl = parse_ttl(following.text.rstrip(".")) if following else None
@@ -485,7 +438,7 @@ class _Record:
                 continue
             kept.append(token)
             index += 1
-        wanted = _FIELD_COUNTS.get(rdtype)
+        wanted = FIELD_COUNTS.get(rdtype)
         if wanted is not None and len(kept) == wanted + 1 and self.ttl is None:
             ttl = parse_ttl(kept[-1].text.rstrip("."))
             if ttl is not None:
@@ -507,10 +460,10 @@ class _Record:
         named: Token | None = None
         for index, token in enumerate(tokens):
             following = tokens[index + 1] if index + 1 < len(tokens) else None
-            type_position = not data and following is not None and _looks_like_data(following)
-            if _is_debris(token) and not (type_position and named is None):
+            type_position = not data and following is not None and looks_like_data(following)
+            if is_debris(token) and not (type_position and named is None):
                 self._stray(token)
-            elif data or _looks_like_data(token):
+            elif data or looks_like_data(token):
                 if parse_ttl(token.text) is not None and data:
                     if self.ttl is None:
                         self.ttl = parse_ttl(token.text)
@@ -518,12 +471,12 @@ class _Record:
                 data.append(token)
             elif parse_ttl(token.text) is not None and self.ttl is None:
                 self.ttl = parse_ttl(token.text)
-            elif token.text.upper() in _CLASSES:
+            elif token.text.upper() in CLASSES:
                 continue
             elif named is None and not data:
                 named = token
         guess = guess_type(data)
-        spelled = did_you_mean(named.text, _common_types()) if named is not None else None
+        spelled = did_you_mean(named.text, common_types()) if named is not None else None
         meant = spelled or guess
         fix = None
         if meant is not None and data:
@@ -576,7 +529,7 @@ class _Record:
                 and "." in token.text
                 and token.text != "."
                 and not token.text.endswith(".")
-                and _names_field(rdtype, data, token)
+                and in_name_field(rdtype, data, token)
             ):
                 self._relative(token.text, token)
         built = _build(owner, self.ttl, rdtype, data, self.parser.origin)
@@ -634,77 +587,6 @@ class _Record:
             )
             return []
         return data
-
-
-def _continues_name(sofar: str, token: Token, started: bool) -> bool:
-    """Whether ``token`` is the next piece of a name broken by spaces (``_dmarc . example``).
-
-    A piece starting with a dot always continues; after that, a single label continues a name
-    that ends with a dot. A TTL, class or type never does.
-    """
-    text = token.text
-    if token.quoted or not text or not _NAME_FRAGMENT.match(text):
-        return False
-    if text.startswith("."):
-        return True
-    single_label = "." not in text.rstrip(".")
-    return (
-        started
-        and sofar.endswith(".")
-        and single_label
-        and parse_ttl(text) is None
-        and text.upper() not in _CLASSES
-        and _known_type(text) is None
-    )
-
-
-def _looks_like_data(token: Token) -> bool:
-    if token.quoted:
-        return True
-    try:
-        ipaddress.ip_address(token.text)
-        return True
-    except ValueError:
-        return "." in token.text.strip(".") and parse_ttl(token.text) is None
-
-
-def _names_field(rdtype: str, data: list[Token], token: Token) -> bool:
-    """Whether ``token`` sits in a domain-name field of ``rdtype``'s data."""
-    index = data.index(token)
-    positions = {
-        "CNAME": {0},
-        "NS": {0},
-        "PTR": {0},
-        "DNAME": {0},
-        "MX": {1},
-        "SRV": {3},
-        "SOA": {0, 1},
-    }
-    return index in positions.get(rdtype, set())
-
-
-def _common_types() -> list[str]:
-    return [
-        "A",
-        "AAAA",
-        "CNAME",
-        "MX",
-        "TXT",
-        "SRV",
-        "NS",
-        "PTR",
-        "SOA",
-        "CAA",
-        "TLSA",
-        "DS",
-        "DNSKEY",
-        "HTTPS",
-        "SVCB",
-        "NAPTR",
-        "SSHFP",
-        "CDS",
-        "CDNSKEY",
-    ]
 
 
 def _absolute(text: str) -> str:
