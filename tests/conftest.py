@@ -27,8 +27,9 @@ from knot import KnotServer, knot_binaries
 
 pytest_plugins = ["pytester"]  # for test_server_marker.py, which checks the rule below
 
-SERVER_FIXTURES = {"knot"}
+SERVER_FIXTURES = {"knot", "audit_knot"}
 ZONES = Path(__file__).parent / "dns" / "zones"
+AUDIT_ZONES = Path(__file__).parent / "audit" / "zones"
 
 
 def in_ci() -> bool:
@@ -66,6 +67,21 @@ def knot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnotServer]:
     if knot_binaries() is None:
         pytest.skip("knotd is not installed (Debian package: knot)")
     server = KnotServer(sorted(ZONES.glob("*.zone")), tmp_path_factory.mktemp("knot"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def audit_knot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnotServer]:
+    """Knot serving the audit scenarios, every ``tests/audit/zones/*.zone``, on 127.0.0.54."""
+    if knot_binaries() is None:
+        pytest.skip("knotd is not installed (Debian package: knot)")
+    server = KnotServer(
+        sorted(AUDIT_ZONES.glob("*.zone")), tmp_path_factory.mktemp("audit-knot"), "127.0.0.54"
+    )
     server.start()
     try:
         yield server

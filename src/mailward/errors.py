@@ -9,6 +9,7 @@ Parsers never raise on bad input (they keep diagnostics); these are for failures
         ├── NXDomain            the name does not exist (authoritative)
         ├── NoAnswer            the name exists, but has no data of that type (NODATA)
         └── TempError           SERVFAIL, REFUSED, timeout, network failure: *not* an answer
+            └── NotLoaded       offline: no zone file given covers the name
 
 A ``TempError`` must never be read as "record missing": callers that catch ``DNSError`` to
 mean "absent" catch ``NXDomain`` and ``NoAnswer`` only.
@@ -50,3 +51,7 @@ class NoAnswer(DNSError):
 
 class TempError(DNSError):
     """No answer could be had (SERVFAIL, REFUSED, timeout, network): try again later."""
+
+
+class NotLoaded(TempError):
+    """Offline (zone files) only: the name is outside every zone file that was loaded."""

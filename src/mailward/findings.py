@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mailward.codes import Diagnostic, Severity
+from mailward.codes import Code, Diagnostic, Severity
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,27 @@ class Finding:
                 tag=diagnostic.tag,
             ),
             evidence=evidence,
+        )
+
+    @classmethod
+    def of(
+        cls,
+        code: Code,
+        detail: str,
+        *,
+        evidence: tuple[str, ...] | list[str] = (),
+        fix: str | None = None,
+        severity: Severity | None = None,
+    ) -> Finding:
+        """A finding of ``code`` with its title and references from the catalogue."""
+        return cls(
+            code=code.slug,
+            severity=severity or code.severity,
+            title=code.title,
+            detail=detail,
+            fix=fix,
+            refs=code.refs,
+            evidence=tuple(evidence),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -67,7 +67,9 @@ async def outcome(resolver: Resolver, name: str, rdtype: str) -> Outcome:
     try:
         answer: Answer = await resolver.query(name, rdtype)
     except (NXDomain, NoAnswer, TempError) as exc:
-        return (type(exc).__name__,)
+        # NotLoaded (offline: outside the zone files) is a TempError to every caller
+        kind = next(c for c in (NXDomain, NoAnswer, TempError) if isinstance(exc, c))
+        return (kind.__name__,)
     except DNSError as exc:  # pragma: no cover - a new DNSError subclass would need a look
         return (f"unexpected {type(exc).__name__}",)
     chain = tuple((str(c.name).lower(), str(c[0].target).lower()) for c in answer.cnames)

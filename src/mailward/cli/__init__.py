@@ -2,11 +2,14 @@
     mailward - make a mail domain trustworthy and keep it so
 
 SUMMARY
+    mailward check DOMAIN… [-f FILE] [--format text|json|jsonl] [DNS OPTIONS]
     mailward lint [PATH|-]… [--record TEXT [--type KIND]] [--origin NAME] [--format F]
     mailward query NAME [TYPE] [DNS OPTIONS]
     mailward explain CODE
 
 DESCRIPTION
+    `check` audits mail domains (live DNS, or offline with --zone) and gives the exact record
+    to publish for each problem.
     `lint` checks zone files and single records before they are published: syntax, the
     meaning of SPF, DMARC, DKIM, MTA-STS, TLS-RPT, BIMI, DS and DNSKEY values, and the
     mistakes people really make (relative names, CNAME beside other data, MX at an address).
@@ -25,7 +28,7 @@ import sys
 from collections.abc import Sequence
 
 from mailward import __version__
-from mailward.cli import explain, lint, query
+from mailward.cli import check, explain, lint, query
 from mailward.errors import MailwardError
 
 EXIT_COULD_NOT_RUN = 2
@@ -39,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mailward {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (lint, query, explain):
+    for module in (check, lint, query, explain):
         module.register(commands)
     return parser
 

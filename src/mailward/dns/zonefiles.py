@@ -66,7 +66,7 @@ from mailward.dns._question import (
     rdtype_text,
 )
 from mailward.dns.resolver import Answer
-from mailward.errors import NoAnswer, NXDomain, TempError, ZoneLoadError
+from mailward.errors import NoAnswer, NotLoaded, NXDomain, TempError, ZoneLoadError
 
 __all__ = ["ZoneResolver", "load_zone"]
 
@@ -232,7 +232,7 @@ class ZoneResolver:
             if zone is None:
                 chain = " (the end of its CNAME chain)" if cnames else ""
                 detail = f"no zone file covers {name_text(current)}{chain}"
-                raise TempError(name, rdtype, detail)
+                raise NotLoaded(name, rdtype, detail)
             found = self._lookup(zone, current, qtype, name, rdtype)
             if found.rrset is None:
                 what = "no such name" if found.nxdomain else "no such record"
@@ -287,7 +287,7 @@ class ZoneResolver:
             ancestor = qname.split(labels)[1]
             at_cut = ancestor in zone.cuts
             if at_cut and not (ancestor == qname and qtype == dns.rdatatype.DS):
-                raise TempError(
+                raise NotLoaded(
                     name,
                     rdtype,
                     f"delegated to {name_text(ancestor)} (not loaded: zone "

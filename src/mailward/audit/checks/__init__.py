@@ -1,0 +1,1 @@
+"""The audit's checks, one module per area; each registers itself with ``@check(area)``."""

@@ -1,0 +1,168 @@
+"""What one domain's checks share: the questions already asked, and each other's results.
+
+A check asks DNS through :meth:`AuditContext.lookup`, which never raises: it returns a
+:class:`Lookup` whose status is ``ok``, ``nxdomain``, ``nodata``, ``temperror`` or ``offline``.
+A ``temperror`` is remembered and reported once as ``dns.temperror`` naming the query — a
+check must treat it as "could not check", never as "missing" (``Lookup.missing`` is false for
+it). Work that several checks need (the MX hosts and their addresses, the DMARC record) is
+computed once through :meth:`AuditContext.memo`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+
+from mailward.audit.domain import Domain
+from mailward.codes import Severity, define
+from mailward.dns.resolver import Answer, Resolver
+from mailward.errors import NoAnswer, NotLoaded, NXDomain, TempError
+from mailward.findings import Finding
+
+T = TypeVar("T")
+Status = Literal["ok", "nxdomain", "nodata", "temperror", "offline"]
+
+DNS_TEMPERROR = define(
+    "dns.temperror",
+    Severity.ERROR,
+    "A DNS query failed, so part of the domain could not be checked",
+    why="A timeout or SERVFAIL means receivers may fail the same way: their checks then "
+    "give temperror and mail is deferred or treated as unauthenticated.",
+    example="_dmarc.example.com TXT: SERVFAIL from 192.0.2.53",
+    fix="Make every authoritative nameserver answer the named query (check that the zone "
+    "loads, its DNSSEC signatures are valid and all nameservers are reachable), then re-run.",
+    refs=("RFC 7208 §2.6.6", "RFC 9989 §4.10"),
+)
+DNS_NOT_LOADED = define(
+    "dns.not-in-zones",
+    Severity.INFO,
+    "A name is outside the zone files given, so it was not checked offline",
+    why="Offline, mailward knows only the zone files it was given; names elsewhere (an "
+    "`include:` of your mail provider) need live DNS or another --zone file.",
+    example="spf.protection.outlook.com TXT: no zone file covers it",
+    fix="Run the check against live DNS, or add a --zone file for that domain.",
+    refs=("RFC 1034 §4.3.2",),
+)
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """What the user asked for beyond the domain (see ``mailward check --help``)."""
+
+    dkim_selectors: tuple[str, ...] = ()
+    smtp: bool = False
+    ca_file: str | None = None
+    https_timeout: float = 10.0
+    smtp_timeout: float = 15.0
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The outcome of one question, as data; never an exception."""
+
+    name: str
+    rdtype: str
+    status: Status
+    answer: Answer | None = None
+    detail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def missing(self) -> bool:
+        """The name or the records authoritatively do not exist (not a failure to ask)."""
+        return self.status in ("nxdomain", "nodata")
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("temperror", "offline")
+
+    @property
+    def records(self) -> tuple[Any, ...]:
+        return self.answer.records if self.answer else ()
+
+    def texts(self) -> list[bytes]:
+        """TXT strings of each record, joined (RFC 7208 §3.3, RFC 6376 §3.6.2.2)."""
+        return self.answer.texts() if self.answer else []
+
+    def describe(self) -> str:
+        """``name TYPE: outcome`` for evidence lines."""
+        if self.answer is not None:
+            values = "; ".join(r.to_text() for r in self.answer.records)
+            return f"{self.name} {self.rdtype}: {values}"
+        return (
+            f"{self.name} {self.rdtype}: {self.status}{f' ({self.detail})' if self.detail else ''}"
+        )
+
+
+@dataclass
+class AuditContext:
+    """One domain's audit in progress."""
+
+    domain: Domain
+    resolver: Resolver
+    options: AuditOptions = field(default_factory=AuditOptions)
+    _lookups: dict[tuple[str, str], asyncio.Task[Lookup]] = field(default_factory=dict)
+    _memo: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+    failures: list[Lookup] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.domain.name
+
+    async def lookup(self, name: str, rdtype: str) -> Lookup:
+        """Ask once per audit; concurrent askers share the answer."""
+        key = (name.lower().rstrip("."), rdtype.upper())
+        task = self._lookups.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._ask(key[0], key[1]))
+            self._lookups[key] = task
+        return await task
+
+    async def _ask(self, name: str, rdtype: str) -> Lookup:
+        try:
+            answer = await self.resolver.query(name, rdtype)
+        except NXDomain as exc:
+            return Lookup(name, rdtype, "nxdomain", detail=exc.detail)
+        except NoAnswer as exc:
+            return Lookup(name, rdtype, "nodata", detail=exc.detail)
+        except NotLoaded as exc:
+            failed = Lookup(name, rdtype, "offline", detail=exc.detail)
+            self.failures.append(failed)
+            return failed
+        except TempError as exc:
+            failed = Lookup(name, rdtype, "temperror", detail=exc.detail)
+            self.failures.append(failed)
+            return failed
+        return Lookup(name, rdtype, "ok", answer=answer)
+
+    async def memo(self, key: str, compute: Callable[[], Awaitable[T]]) -> T:
+        """``compute()`` once per audit for ``key``; every caller awaits the same result."""
+        task = self._memo.get(key)
+        if task is None:
+            task = asyncio.ensure_future(compute())
+            self._memo[key] = task
+        result: T = await task
+        return result
+
+    def failure_findings(self) -> list[Finding]:
+        """One ``dns.temperror`` (or ``dns.not-in-zones``) per query that got no answer."""
+        seen: set[tuple[str, str]] = set()
+        found = []
+        for failed in self.failures:
+            if (failed.name, failed.rdtype) in seen:
+                continue
+            seen.add((failed.name, failed.rdtype))
+            code = DNS_NOT_LOADED if failed.status == "offline" else DNS_TEMPERROR
+            found.append(
+                Finding.of(
+                    code,
+                    f"{failed.name} {failed.rdtype}: {failed.detail}",
+                    evidence=[failed.describe()],
+                )
+            )
+        return found

@@ -1,0 +1,123 @@
+"""``mailward check``: audit mail domains and say exactly what to publish to fix them.
+
+SUMMARY
+    mailward check example.com                         live DNS (the system's resolvers)
+    mailward check --zone examples/example.com.zone example.com      offline
+    mailward check -f domains.txt --format jsonl --concurrency 50    bulk, streamed
+
+One JSON object per domain (schema ``mailward.audit/1``, docs/json.md). Exit status 0 no
+errors, 1 errors found (in any domain), 2 could not run. A bad line in ``-f`` is reported as
+``audit.bad-input`` for that line and the run goes on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from rich.progress import Progress
+
+from mailward.audit.auditor import Auditor
+from mailward.audit.context import AuditOptions
+from mailward.audit.formats import Reporter, ReportFormat
+from mailward.cli._dnsopts import add_dns_options, resolver_from_args
+from mailward.errors import UsageError
+
+MAX_DOMAINS_FILE = 64 * 1024 * 1024
+
+
+def register(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "check",
+        help="audit mail domains: MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, reverse DNS",
+        description="Audit mail domains; exit 0 no errors, 1 errors found, 2 could not run.",
+    )
+    parser.add_argument("domains", nargs="*", metavar="DOMAIN")
+    parser.add_argument(
+        "-f",
+        "--file",
+        type=Path,
+        metavar="FILE",
+        help="read domains from FILE, one a line (- for standard input)",
+    )
+    parser.add_argument(
+        "--dkim-selector",
+        action="append",
+        default=[],
+        metavar="S",
+        help="DKIM selector to check (repeatable; default: common ones)",
+    )
+    parser.add_argument("--format", choices=[f.value for f in ReportFormat], default="text")
+    parser.add_argument("-o", "--output", type=Path, help="write the report here, not stdout")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=20,
+        metavar="N",
+        help="domains audited at once with -f (default 20)",
+    )
+    add_dns_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    domains = list(args.domains)
+    if args.file:
+        domains.extend(_read_domains(args.file))
+    if not domains:
+        raise UsageError("no domain given: mailward check example.com (or -f FILE)")
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    resolver = resolver_from_args(args)
+    options = AuditOptions(dkim_selectors=tuple(args.dkim_selector))
+    auditor = Auditor(resolver, options)
+    fmt = ReportFormat(args.format)
+    if args.output:
+        with args.output.open("w", encoding="utf-8") as stream:
+            return asyncio.run(
+                _audit_all(auditor, domains, fmt.reporter(stream, color=False), args.concurrency)
+            )
+    return asyncio.run(_audit_all(auditor, domains, fmt.reporter(sys.stdout), args.concurrency))
+
+
+async def _audit_all(
+    auditor: Auditor, domains: list[str], reporter: Reporter, concurrency: int
+) -> int:
+    status = 0
+    show_progress = len(domains) > 1 and sys.stderr.isatty()
+    with Progress(transient=True, disable=not show_progress, console=_stderr_console()) as progress:
+        task = progress.add_task("auditing", total=len(domains))
+        async for report in auditor.audit_many(domains, concurrency=concurrency):
+            reporter.add(report)
+            status = max(status, report.exit_status)
+            progress.advance(task)
+    reporter.close()
+    return status
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(file=sys.stderr)
+
+
+def _read_domains(path: Path) -> Iterator[str]:
+    stream: IO[str]
+    if str(path) == "-":
+        stream = sys.stdin
+    else:
+        try:
+            if path.stat().st_size > MAX_DOMAINS_FILE:
+                raise UsageError(f"{path}: larger than 64 MiB")
+            stream = path.open(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    with stream:
+        for line in stream:
+            text = line.split("#", 1)[0].strip()
+            if text:
+                yield text
