@@ -59,8 +59,8 @@ def check(area: str) -> Callable[[CheckFunction], CheckFunction]:
 
 def all_checks() -> list[Check]:
     """Every registered check, in area order."""
-    import mailward.audit.checks as package
-
+    # by name: ``mailward.audit`` as an attribute is the one-shot audit() function
+    package = importlib.import_module("mailward.audit.checks")
     for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
         importlib.import_module(module.name)
     order = list(AREAS)
