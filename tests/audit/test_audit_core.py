@@ -55,3 +55,68 @@ async def test_good_domain_is_clean(audit_knot: KnotServer) -> None:
     assert bad == [], [(f.code, f.detail) for f in bad]
     codes = {f.code for f in report.findings}
     assert {"mx.ok", "ptr.ok"} <= codes
+
+
+@pytest.mark.parametrize(
+    ("domain", "code", "fix"),
+    [
+        (
+            "nomx.mx.test",
+            "mx.missing",
+            "nomx.mx.test. 3600 IN MX 0 .   ; only if nomx.mx.test receives no mail",
+        ),
+        ("nothing.mx.test", "mx.missing", None),
+        ("null.mx.test", "mx.null", None),
+        ("nullplus.mx.test", "mx.null-with-others", None),
+        (
+            "noaddr.mx.test",
+            "mx.no-address",
+            "ghost.mx.test. 3600 IN A <address of your mail server>",
+        ),
+        ("alias.mx.test", "mx.target-is-cname", "alias.mx.test. 3600 IN MX 10 mail.mx.test."),
+        ("ip.mx.test", "mx.target-is-ip", None),
+        (
+            "fcrdns.mx.test",
+            "ptr.fcrdns-mismatch",
+            "27.0.0.127.in-addr.arpa. IN PTR fcrdns-host.mx.test.",
+        ),
+        ("noptr.mx.test", "ptr.missing", None),
+    ],
+)
+async def test_mx_and_ptr_scenarios(
+    audit_knot: KnotServer, domain: str, code: str, fix: str | None
+) -> None:
+    report = await audit_both(audit_knot, domain)
+    found = [f for f in report.findings if f.code == code]
+    assert len(found) == 1, [(f.code, f.detail) for f in report.findings]
+    if fix is not None:
+        assert found[0].fix == fix
+    near_misses = {"mx.ok", "mx.missing", "mx.no-address", "mx.target-is-cname"} - {code}
+    if code.startswith("mx.") and code != "mx.missing":
+        assert not near_misses & {f.code for f in report.findings if f.code != "mx.ok"}
+
+
+async def test_mx_missing_says_whether_the_domain_receives_mail(audit_knot: KnotServer) -> None:
+    implicit = await audit_both(audit_knot, "nomx.mx.test")
+    assert "implicit MX" in next(f.detail for f in implicit.findings if f.code == "mx.missing")
+    nothing = await audit_both(audit_knot, "nothing.mx.test")
+    assert "cannot receive mail" in next(
+        f.detail for f in nothing.findings if f.code == "mx.missing"
+    )
+
+
+async def test_a_timeout_is_temperror_never_missing() -> None:
+    import socket
+
+    from mailward.dns.stub import StubResolver
+
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    try:
+        resolver = StubResolver([f"127.0.0.1:{silent.getsockname()[1]}"], timeout=0.2, retries=0)
+        report = await Auditor(resolver).audit("example.com")
+    finally:
+        silent.close()
+    codes = {f.code for f in report.findings}
+    assert "dns.temperror" in codes
+    assert not any(code.endswith((".missing", ".none-found", ".no-address")) for code in codes)

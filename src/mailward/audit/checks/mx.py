@@ -109,6 +109,9 @@ async def mail_hosts(ctx: AuditContext) -> list[MailHost]:
             name = record.exchange.to_text().rstrip(".").lower()
             if not name:
                 continue
+            if _is_address(name):  # mx.target-is-ip: nothing to look up
+                hosts.append(MailHost(record.preference, name, ()))
+                continue
             v4, v6 = await ctx.lookup(name, "A"), await ctx.lookup(name, "AAAA")
             addresses = tuple(r.to_text() for lk in (v4, v6) for r in lk.records)
             cname = any(lk.answer is not None and lk.answer.cnames for lk in (v4, v6))
@@ -151,31 +154,38 @@ async def mx_records(ctx: AuditContext) -> list[Finding]:
 
 
 async def _host_findings(ctx: AuditContext, host: MailHost) -> list[Finding]:
-    evidence = [
-        (await ctx.lookup(host.name, "A")).describe(),
-        (await ctx.lookup(host.name, "AAAA")).describe(),
-    ]
     if _is_address(host.name):
+        detail = f"the MX target {host.name} is an IP address, not a host name"
+        fix = (
+            f"mail.{ctx.name}. 3600 IN A {host.name}\n"
+            f"{ctx.name}. 3600 IN MX {host.preference} mail.{ctx.name}."
+        )
         return [
             Finding.of(
-                MX_TARGET_IS_IP, f"the MX target {host.name} is an IP address", evidence=evidence
-            )
-        ]
-    if host.cname:
-        return [
-            Finding.of(
-                MX_TARGET_IS_CNAME, f"the MX target {host.name} is an alias", evidence=evidence
+                MX_TARGET_IS_IP, detail, evidence=[(await mx_lookup(ctx)).describe()], fix=fix
             )
         ]
     v4, v6 = await ctx.lookup(host.name, "A"), await ctx.lookup(host.name, "AAAA")
-    if not host.addresses and not (v4.failed or v6.failed):
+    evidence = [v4.describe(), v6.describe()]
+    if host.cname:
+        answer = v4.answer or v6.answer
+        canonical = answer.name.rstrip(".") if answer else "<the alias's target>"
+        detail = f"the MX target {host.name} is an alias for {canonical}"
+        fix = f"{ctx.name}. 3600 IN MX {host.preference} {canonical}."
+        return [Finding.of(MX_TARGET_IS_CNAME, detail, evidence=evidence, fix=fix)]
+    if host.addresses or v4.failed or v6.failed:
+        return []
+    doubled = _doubled_origin(host.name, ctx.name)
+    if doubled is not None:
+        detail = (
+            f"{host.name} has no address: the zone wrote {doubled} without a final dot, so "
+            f"the origin {ctx.name} was appended"
+        )
+        fix = f"{ctx.name}. 3600 IN MX {host.preference} {doubled}."
+    else:
+        detail = f"{host.name} has no A or AAAA record"
         fix = f"{host.name}. 3600 IN A <address of your mail server>"
-        return [
-            Finding.of(
-                MX_NO_ADDRESS, f"{host.name} has no A or AAAA record", evidence=evidence, fix=fix
-            )
-        ]
-    return []
+    return [Finding.of(MX_NO_ADDRESS, detail, evidence=evidence, fix=fix)]
 
 
 async def _missing(ctx: AuditContext, lookup: Lookup) -> Finding:
@@ -190,6 +200,13 @@ async def _missing(ctx: AuditContext, lookup: Lookup) -> Finding:
         detail = f"no MX and no address: {ctx.name} cannot receive mail; say so with a Null MX"
     fix = f"{ctx.name}. 3600 IN MX 0 .   ; only if {ctx.name} receives no mail"
     return Finding.of(MX_MISSING, detail, evidence=evidence, fix=fix)
+
+
+def _doubled_origin(host: str, domain: str) -> str | None:
+    """``mail.example.com`` when ``host`` is ``mail.example.com.example.com`` (a relative name
+    that repeated the origin in a zone file), else ``None``."""
+    suffix = f".{domain}.{domain}"
+    return host[: -len(domain) - 1] if host.endswith(suffix) else None
 
 
 def _is_address(name: str) -> bool:

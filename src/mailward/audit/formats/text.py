@@ -53,7 +53,10 @@ def _write_report(console: Console, report: DomainReport) -> None:
             console.print(Text(f" {number}. {finding.title} ({finding.code})"))
             console.print(Text(f"    {finding.fix}", style="green"))
     counts = report.counts
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    names = {"error": "errors", "warning": "warnings", "info": "info", "pass": "passed"}
+    summary = ", ".join(
+        f"{n} {names[s] if n != 1 or s == 'pass' else s}" for s, n in counts.items() if n
+    )
     console.print(Text(f"\n{summary}\n", style="bold"))
 
 
