@@ -88,6 +88,28 @@ def parse_taglist(text: str, *, syntax: Code, unfold: bool = False) -> TagList:
     return TagList(tuple(tags), tuple(problems))
 
 
+def version_problem(taglist: TagList, expected: str, code: Code, *, fix: str) -> Diagnostic | None:
+    """The rule every versioned record shares: ``v=`` present, first, and exactly ``expected``
+    (RFC 8460 §3, RFC 8461 §3.1, BIMI). ``fix`` is the record written canonically with
+    ``v=expected``; it is offered unless the version given is a different one altogether."""
+    version = taglist.first("v")
+    if version is None:
+        return code.at(f"v={expected} is missing", column=1, tag="v", fix=fix)
+    if version.value != expected:
+        fixable = version.value.lower() == expected.lower()
+        return code.at(
+            f"v={version.value} must be exactly {expected}",
+            column=version.column,
+            tag="v",
+            fix=fix if fixable else None,
+        )
+    if taglist.tags[0].name != "v":
+        return code.at(
+            f"v={expected} must be the first tag", column=version.column, tag="v", fix=fix
+        )
+    return None
+
+
 def format_taglist(pairs: list[tuple[str, str]]) -> str:
     """Canonical text: ``a=1; b=2`` (one space after each separator, no trailing ``;``)."""
     return "; ".join(f"{name}={value}" for name, value in pairs)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from mailward.codes import Diagnostic, Severity, define
 from mailward.records._suggest import did_you_mean
-from mailward.records._taglist import Tag, format_taglist, parse_taglist
+from mailward.records._taglist import Tag, format_taglist, parse_taglist, version_problem
 
 _KNOWN = ("v", "l", "a", "lps", "avp")
 _FQDN = re.compile(r"[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+\.?\Z")
@@ -80,26 +80,10 @@ def parse(text: str) -> BimiRecord:
         avatar_preference=value("avp"),
         extensions=tuple((t.name, t.value) for t in taglist.tags if t.name not in _KNOWN),
     )
-    version = tags.get("v")
-    if version is None or version.value != "BIMI1":
-        fixable = version is None or version.value.upper() == "BIMI1"
-        problems.append(
-            SYNTAX.at(
-                "v=BIMI1 is missing" if version is None else f"v={version.value} must be BIMI1",
-                column=version.column if version else 1,
-                tag="v",
-                fix=replace(record, version="BIMI1").to_text() if fixable else None,
-            )
-        )
-    elif taglist.tags[0].name != "v":
-        problems.append(
-            SYNTAX.at(
-                "v=BIMI1 must be the first tag",
-                column=version.column,
-                tag="v",
-                fix=record.to_text(),
-            )
-        )
+    problem = version_problem(
+        taglist, "BIMI1", SYNTAX, fix=replace(record, version="BIMI1").to_text()
+    )
+    problems += [problem] if problem else []
     if "l" not in tags:
         problems.append(SYNTAX.at("l= is missing", column=len(text) + 1, tag="l"))
     for name in ("l", "a"):

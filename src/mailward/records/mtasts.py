@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from mailward.codes import Diagnostic, Severity, define
 from mailward.records._suggest import did_you_mean
-from mailward.records._taglist import format_taglist, parse_taglist
+from mailward.records._taglist import format_taglist, parse_taglist, version_problem
 
 MAX_POLICY_OCTETS = 65536
 MAX_AGE_LIMIT = 31557600  # one year, RFC 8461 §3.2
@@ -92,28 +92,10 @@ def parse_record(text: str) -> MtaStsRecord:
         version=tags["v"].value if "v" in tags else "STSv1",
         extensions=tuple((t.name, t.value) for t in taglist.tags if t.name not in ("v", "id")),
     )
-    version = tags.get("v")
-    if version is None:
-        problems.append(RECORD_SYNTAX.at("v=STSv1 is missing", column=1, fix=record.to_text()))
-    elif version.value != "STSv1":
-        fixed = replace(record, version="STSv1").to_text()
-        problems.append(
-            RECORD_SYNTAX.at(
-                f"v={version.value} must be exactly STSv1",
-                column=version.column,
-                tag="v",
-                fix=fixed if version.value.lower() == "stsv1" else None,
-            )
-        )
-    elif taglist.tags[0].name != "v":
-        problems.append(
-            RECORD_SYNTAX.at(
-                "v=STSv1 must be the first tag",
-                column=version.column,
-                tag="v",
-                fix=record.to_text(),
-            )
-        )
+    problem = version_problem(
+        taglist, "STSv1", RECORD_SYNTAX, fix=replace(record, version="STSv1").to_text()
+    )
+    problems += [problem] if problem else []
     policy_id = tags.get("id")
     if policy_id is None:
         meant = [name for name, _ in record.extensions if name.lower() in ("id", "ids")]

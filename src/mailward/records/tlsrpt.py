@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from mailward.codes import Diagnostic, Severity, define
 from mailward.records._suggest import did_you_mean
-from mailward.records._taglist import format_taglist, parse_taglist
+from mailward.records._taglist import format_taglist, parse_taglist, version_problem
 
 _MAILTO = re.compile(r"mailto:[^@\s,;!]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z", re.IGNORECASE)
 _HTTPS = re.compile(r"https://[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+(:[0-9]{1,5})?(/\S*)?\Z", re.I)
@@ -56,28 +56,10 @@ def parse(text: str) -> TlsRptRecord:
         version=tags["v"].value if "v" in tags else "TLSRPTv1",
         extensions=tuple((t.name, t.value) for t in taglist.tags if t.name not in ("v", "rua")),
     )
-    version = tags.get("v")
-    if version is None:
-        problems.append(SYNTAX.at("v=TLSRPTv1 is missing", column=1, fix=record.to_text()))
-    elif version.value != "TLSRPTv1":
-        fixable = version.value.lower() == "tlsrptv1"
-        problems.append(
-            SYNTAX.at(
-                f"v={version.value} must be exactly TLSRPTv1",
-                column=version.column,
-                tag="v",
-                fix=replace(record, version="TLSRPTv1").to_text() if fixable else None,
-            )
-        )
-    elif taglist.tags[0].name != "v":
-        problems.append(
-            SYNTAX.at(
-                "v=TLSRPTv1 must be the first tag",
-                column=version.column,
-                tag="v",
-                fix=record.to_text(),
-            )
-        )
+    problem = version_problem(
+        taglist, "TLSRPTv1", SYNTAX, fix=replace(record, version="TLSRPTv1").to_text()
+    )
+    problems += [problem] if problem else []
     if rua is None:
         meant = [name for name, _ in record.extensions if did_you_mean(name, ["rua"])]
         also = f" ({meant[0]}= is not rua=)" if meant else ""
@@ -88,9 +70,9 @@ def parse(text: str) -> TlsRptRecord:
     good = kept and all(uri is not None for uri in fixed)
     fix = replace(record, rua=kept).to_text() if good else None
     for uri in uris:
-        problem = _uri_problem(uri)
-        if problem:
-            problems.append(SYNTAX.at(problem, column=rua.column, tag="rua", fix=fix))
+        wrong = _uri_problem(uri)
+        if wrong:
+            problems.append(SYNTAX.at(wrong, column=rua.column, tag="rua", fix=fix))
     return replace(record, diagnostics=tuple(problems))
 
 
