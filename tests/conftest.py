@@ -18,6 +18,7 @@ SERVER TESTS
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from knot import KnotServer, knot_binaries
 
 pytest_plugins = ["pytester"]  # for test_server_marker.py, which checks the rule below
 
-SERVER_FIXTURES = {"knot", "audit_knot"}
+SERVER_FIXTURES = {"knot", "audit_knot", "chromium"}
 ZONES = Path(__file__).parent / "dns" / "zones"
 AUDIT_ZONES = Path(__file__).parent / "audit" / "zones"
 
@@ -87,3 +88,12 @@ def audit_knot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnotServer]
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """The path of Debian's ``chromium`` (run headless to render the HTML report)."""
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("chromium is not installed (Debian package: chromium)")
+    return path

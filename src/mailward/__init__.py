@@ -1,9 +1,9 @@
 """mailward: make a mail domain trustworthy and keep it so.
 
-    >>> import mailward
-    >>> report = mailward.audit("example.com")          # live DNS
-    >>> report = mailward.audit("example.com", zones=["example.com.zone"])   # offline
-    >>> [f.code for f in report.findings if f.severity == "error"]
+>>> import mailward
+>>> report = mailward.audit("example.com")          # live DNS
+>>> report = mailward.audit("example.com", zones=["example.com.zone"])   # offline
+>>> [f.code for f in report.findings if f.severity == "error"]
 """
 
 from mailward.audit import Auditor, DomainReport, audit

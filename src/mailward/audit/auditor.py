@@ -19,7 +19,7 @@ from typing import Any
 
 from mailward.audit.context import AuditContext, AuditOptions
 from mailward.audit.domain import Domain, parse_domain
-from mailward.audit.registry import all_checks, area_of
+from mailward.audit.registry import AREAS, all_checks, area_of
 from mailward.codes import Severity, define
 from mailward.dns.resolver import Resolver
 from mailward.errors import UsageError
@@ -86,11 +86,21 @@ class DomainReport:
         return areas
 
     def top_fixes(self, limit: int = 5) -> list[Finding]:
-        """The findings to fix first: errors, then warnings, that come with a fix."""
-        fixable = [
-            f for f in self.findings if f.fix and f.severity in (Severity.ERROR, Severity.WARNING)
-        ]
-        return fixable[:limit]
+        """The fixes to apply first: errors before warnings, and within each, mail delivery
+        and spoofing (MX, SPF, DMARC, DKIM) before the rest; one entry per distinct fix."""
+        areas = list(AREAS)
+        fixable = sorted(
+            (
+                f
+                for f in self.findings
+                if f.fix and f.severity in (Severity.ERROR, Severity.WARNING)
+            ),
+            key=lambda f: (f.severity.rank, areas.index(area_of(f.code))),
+        )
+        unique: dict[str, Finding] = {}
+        for finding in fixable:
+            unique.setdefault(finding.fix or "", finding)
+        return list(unique.values())[:limit]
 
     def to_json(self) -> dict[str, Any]:
         summary: dict[str, Any] = {**self.counts, "score": self.score, "grade": self.grade}

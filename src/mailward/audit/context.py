@@ -56,6 +56,8 @@ class AuditOptions:
     ca_file: str | None = None
     https_timeout: float = 10.0
     smtp_timeout: float = 15.0
+    smtp_port: int = 25  # the SMTP port of every MX; tests point it at their own server
+    https_port: int = 443  # the MTA-STS policy server's port; likewise for tests
 
 
 @dataclass(frozen=True)

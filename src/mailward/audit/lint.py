@@ -163,7 +163,11 @@ class _Content:
 
 
 def _txt_kind(value: str) -> str | None:
-    """The kind of a TXT value by its version tag (``None``: not a mail record)."""
+    """The kind of a TXT value by its version tag (``None``: not a mail record).
+
+    Loose on purpose: ``v=spf1-all`` is not a valid SPF record, but it is an SPF record
+    written wrong, and its own parser says how to correct it.
+    """
     head = value.lstrip().lower()
     for prefix, kind in (
         ("v=spf1", "spf"),
@@ -173,7 +177,7 @@ def _txt_kind(value: str) -> str | None:
         ("v=tlsrptv1", "tlsrpt"),
         ("v=bimi1", "bimi"),
     ):
-        if head.startswith(prefix) and (len(head) == len(prefix) or head[len(prefix)] in " ;\t"):
+        if head.startswith(prefix):
             return kind
     return None
 

@@ -4,6 +4,7 @@ SUMMARY
     mailward check example.com                         live DNS (the system's resolvers)
     mailward check --zone examples/example.com.zone example.com      offline
     mailward check -f domains.txt --format jsonl --concurrency 50    bulk, streamed
+    mailward check --smtp example.com       also talk SMTP to each MX (port 25, STARTTLS)
 
 One JSON object per domain (schema ``mailward.audit/1``, docs/json.md). Exit status 0 no
 errors, 1 errors found (in any domain), 2 could not run. A bad line in ``-f`` is reported as
@@ -24,6 +25,7 @@ from rich.progress import Progress
 from mailward.audit.auditor import Auditor
 from mailward.audit.context import AuditOptions
 from mailward.audit.formats import Reporter, ReportFormat
+from mailward.audit.https import HttpsError, client_context
 from mailward.cli._dnsopts import add_dns_options, resolver_from_args
 from mailward.errors import UsageError
 
@@ -60,6 +62,19 @@ def register(commands: Any) -> None:
         metavar="N",
         help="domains audited at once with -f (default 20)",
     )
+    parser.add_argument(
+        "--smtp",
+        action="store_true",
+        help="also connect to each MX on port 25: STARTTLS, certificate, TLS version, banner",
+    )
+    parser.add_argument(
+        "--ca-file",
+        metavar="FILE",
+        help="also trust the CA certificates in FILE (PEM) for MTA-STS and --smtp",
+    )
+    # for tests: the SMTP and MTA-STS policy ports (25 and 443 by the RFCs)
+    parser.add_argument("--smtp-port", type=int, default=25, help=argparse.SUPPRESS)
+    parser.add_argument("--https-port", type=int, default=443, help=argparse.SUPPRESS)
     add_dns_options(parser)
     parser.set_defaults(run=run)
 
@@ -73,7 +88,13 @@ def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     resolver = resolver_from_args(args)
-    options = AuditOptions(dkim_selectors=tuple(args.dkim_selector))
+    options = AuditOptions(
+        dkim_selectors=tuple(args.dkim_selector),
+        smtp=args.smtp,
+        ca_file=_ca_file(args.ca_file),
+        smtp_port=args.smtp_port,
+        https_port=args.https_port,
+    )
     auditor = Auditor(resolver, options)
     fmt = ReportFormat(args.format)
     if args.output:
@@ -97,6 +118,17 @@ async def _audit_all(
             progress.advance(task)
     reporter.close()
     return status
+
+
+def _ca_file(path: str | None) -> str | None:
+    """``--ca-file``, refused now if it cannot be used rather than in every check."""
+    if path is None:
+        return None
+    try:
+        client_context(path)
+    except HttpsError as exc:
+        raise UsageError(f"--ca-file: {exc.detail}") from exc
+    return path
 
 
 def _stderr_console() -> Any:

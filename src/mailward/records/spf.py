@@ -439,8 +439,9 @@ def _version(token: str) -> tuple[str | None, str | None]:
     low = token.lower()
     if low == "v=spf1":
         return None, None
-    if low.startswith("v=spf1") and token[6:].isascii():
-        return f"'{token}': put a space after v=spf1", f"v=spf1 {token[6:]}"
+    rest = token[6:]
+    if low.startswith("v=spf1") and rest.isascii() and re.match(r"[-+~?]?[a-zA-Z]", rest):
+        return f"'{token}': put a space after v=spf1", f"v=spf1 {rest}"
     if low.startswith("v=spf2"):
         return f"'{token}' is Sender ID, not SPF; write v=spf1", "v=spf1"
     fix = "v=spf1" if low.lstrip("\"'").startswith(("v=spf", "spf", "v:spf")) else None
@@ -463,12 +464,14 @@ def parse(text: str) -> SpfRecord:
         msg = f"record {what}; receivers expect 'v=spf1' first and plain spaces between terms"
         diagnostics.append(SYNTAX.at(msg, column=where, fix=" ".join(tokens)))
     version, foreign = "", False  # foreign: the version is not SPF's at all (v=DMARC1)
+    glued = False  # terms written onto the version (v=spf1-all): judge the record once repaired
     first = tokens[0].lower().lstrip("\"'") if tokens else ""
     if first.startswith(("v=", "v:", "spf")) and not first.startswith("spf."):
         version, tokens, found = tokens[0], tokens[1:], found[1:]
         problem, corrected = _version(version)
         version = "v=spf1" if problem is None else version
         foreign = problem is not None and corrected is None
+        glued = corrected is not None and corrected.lower() != "v=spf1"
         if problem:
             fix = " ".join([corrected, *tokens]) if corrected else None
             diagnostics.append(SYNTAX.at(problem, column=1 + text.find(version), tag="v", fix=fix))
@@ -494,7 +497,8 @@ def parse(text: str) -> SpfRecord:
             diagnostics.append(
                 SYNTAX.at(issue.message, column=where, tag=tag, fix=fix, severity=issue.severity)
             )
-    diagnostics += [] if foreign else _check_terms(terms, tokens, all_repaired=all_repaired)
+    if not (foreign or glued):
+        diagnostics += _check_terms(terms, tokens, all_repaired=all_repaired)
     diagnostics.sort(key=lambda d: d.column or 0)
     return SpfRecord(version, tuple(terms), tuple(diagnostics))
 

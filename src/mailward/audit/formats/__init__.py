@@ -32,13 +32,17 @@ class ReportFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
     JSONL = "jsonl"
+    HTML = "html"
+    SARIF = "sarif"
 
     def reporter(self, stream: IO[str], *, color: bool | None = None) -> Reporter:
-        from mailward.audit.formats import jsonfmt, text
+        from mailward.audit.formats import html, jsonfmt, sarif, text
 
         classes: dict[ReportFormat, type[Reporter]] = {
             ReportFormat.TEXT: text.TextReporter,
             ReportFormat.JSON: jsonfmt.JsonReporter,
             ReportFormat.JSONL: jsonfmt.JsonLinesReporter,
+            ReportFormat.HTML: html.HtmlReporter,
+            ReportFormat.SARIF: sarif.SarifReporter,
         }
         return classes[self](stream, color=color)
