@@ -9,6 +9,7 @@ RFC 5890/5891 for IDNA).
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -86,3 +87,12 @@ def _check_lengths(raw: str, name: str) -> None:
 def _suggest(host: str) -> str:
     host = host.strip().rstrip(".").lower()
     return host or "the domain part"
+
+
+def is_ip_address(text: str) -> bool:
+    """Whether ``text`` is an IPv4 or IPv6 address (written where a host name belongs)."""
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

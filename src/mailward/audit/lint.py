@@ -14,11 +14,11 @@ line-level repairs (a name without spaces) so the fix is one line ready to paste
 
 from __future__ import annotations
 
-import ipaddress
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from mailward.audit.domain import is_ip_address
 from mailward.codes import Diagnostic, Severity, define
 from mailward.findings import Finding
 from mailward.records import _txt, bimi, dkim, dmarc, dnssec, mtasts, spf, tlsrpt, zone
@@ -344,7 +344,7 @@ def _zone_checks(
         target = _target(record)
         if target is None:
             continue
-        if _is_address(target):
+        if is_ip_address(target.rstrip(".")):
             add(
                 TARGET_IS_IP.at(
                     f"the {record.rdtype} target {target} is an IP address, not a host name"
@@ -457,14 +457,6 @@ def _target(record: zone.ZoneRecord) -> str | None:
     if index is None or len(fields) <= index or fields[index] == ".":
         return None
     return fields[index]
-
-
-def _is_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name.rstrip("."))
-    except ValueError:
-        return False
-    return True
 
 
 def _at_or_below(name: str, apex: str) -> bool:

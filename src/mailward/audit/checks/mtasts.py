@@ -17,13 +17,13 @@ SECURITY: the TXT record and the policy server are hostile; the fetch is bounded
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from mailward.audit.checks.mx import mail_hosts, mx_lookup
 from mailward.audit.context import AuditContext
+from mailward.audit.domain import is_ip_address
 from mailward.audit.https import HttpsError, HttpsResponse, https_get
 from mailward.audit.registry import check
 from mailward.codes import Diagnostic, Severity, define
@@ -247,7 +247,7 @@ async def _policy_findings(
 
 async def _mx_names(ctx: AuditContext) -> list[str]:
     """The MX host names (not Null MX, not addresses written as MX targets)."""
-    return [h.name for h in await mail_hosts(ctx) if not _is_address(h.name)]
+    return [h.name for h in await mail_hosts(ctx) if not is_ip_address(h.name)]
 
 
 def _wildcard_hint(host: str, patterns: tuple[str, ...]) -> str:
@@ -302,11 +302,3 @@ def _has_error(diagnostics: tuple[Diagnostic, ...]) -> bool:
 
 def _lf(text: str) -> str:
     return text.replace("\r\n", "\n")
-
-
-def _is_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True

@@ -6,10 +6,10 @@ reverse-DNS, MTA-STS and SMTP checks use.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
 from mailward.audit.context import AuditContext, Lookup
+from mailward.audit.domain import is_ip_address
 from mailward.audit.registry import check
 from mailward.codes import Severity, define
 from mailward.findings import Finding
@@ -109,7 +109,7 @@ async def mail_hosts(ctx: AuditContext) -> list[MailHost]:
             name = record.exchange.to_text().rstrip(".").lower()
             if not name:
                 continue
-            if _is_address(name):  # mx.target-is-ip: nothing to look up
+            if is_ip_address(name):  # mx.target-is-ip: nothing to look up
                 hosts.append(MailHost(record.preference, name, ()))
                 continue
             v4, v6 = await ctx.lookup(name, "A"), await ctx.lookup(name, "AAAA")
@@ -154,7 +154,7 @@ async def mx_records(ctx: AuditContext) -> list[Finding]:
 
 
 async def _host_findings(ctx: AuditContext, host: MailHost) -> list[Finding]:
-    if _is_address(host.name):
+    if is_ip_address(host.name):
         detail = f"the MX target {host.name} is an IP address, not a host name"
         fix = (
             f"mail.{ctx.name}. 3600 IN A {host.name}\n"
@@ -207,11 +207,3 @@ def _doubled_origin(host: str, domain: str) -> str | None:
     that repeated the origin in a zone file), else ``None``."""
     suffix = f".{domain}.{domain}"
     return host[: -len(domain) - 1] if host.endswith(suffix) else None
-
-
-def _is_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True

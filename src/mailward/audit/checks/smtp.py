@@ -37,6 +37,7 @@ import dns.reversename
 from mailward.audit.checks.mtasts import sts_state
 from mailward.audit.checks.mx import mail_hosts
 from mailward.audit.context import AuditContext
+from mailward.audit.domain import is_ip_address
 from mailward.audit.https import client_context
 from mailward.audit.registry import check
 from mailward.codes import Severity, define
@@ -141,7 +142,7 @@ class _ReplyError(Exception):
 async def smtp_servers(ctx: AuditContext) -> list[Finding]:
     if not ctx.options.smtp:
         return []
-    hosts = [h for h in await mail_hosts(ctx) if h.addresses and not _is_address(h.name)]
+    hosts = [h for h in await mail_hosts(ctx) if h.addresses and not is_ip_address(h.name)]
     if not hosts:
         return []
     policy = (await sts_state(ctx)).active
@@ -405,11 +406,3 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, ConnectionResetError):
         return "the server reset the connection"
     return str(exc) or type(exc).__name__
-
-
-def _is_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
