@@ -4,8 +4,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Debian packages the test suite starts: knotd and knotc (authoritative DNS on loopback).
-DEB_TEST_PACKAGES := knot
+# Debian packages the test suite starts: knotd and knotc (authoritative DNS on loopback),
+# chromium (renders the HTML audit report headless).
+DEB_TEST_PACKAGES := knot chromium
 
 .PHONY: demo test lint check-system install-test docs
 

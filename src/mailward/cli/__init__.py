@@ -2,7 +2,7 @@
     mailward - make a mail domain trustworthy and keep it so
 
 SUMMARY
-    mailward check DOMAIN… [-f FILE] [--format text|json|jsonl] [DNS OPTIONS]
+    mailward check DOMAIN… [-f FILE] [--format text|json|jsonl|html|sarif] [DNS OPTIONS]
     mailward lint [PATH|-]… [--record TEXT [--type KIND]] [--origin NAME] [--format F]
     mailward query NAME [TYPE] [DNS OPTIONS]
     mailward explain CODE
