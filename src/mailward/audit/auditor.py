@@ -183,4 +183,11 @@ def audit(
     from mailward.dns.zonefiles import ZoneResolver
 
     resolver: Resolver = ZoneResolver(zones) if zones else StubResolver(nameservers)
-    return asyncio.run(Auditor(resolver, options).audit(domain))
+
+    async def run() -> DomainReport:
+        try:
+            return await Auditor(resolver, options).audit(domain)
+        finally:
+            await resolver.aclose()
+
+    return asyncio.run(run())

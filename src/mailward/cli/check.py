@@ -108,6 +108,15 @@ def run(args: argparse.Namespace) -> int:
 async def _audit_all(
     auditor: Auditor, domains: list[str], reporter: Reporter, concurrency: int
 ) -> int:
+    try:
+        return await _report_all(auditor, domains, reporter, concurrency)
+    finally:
+        await auditor.resolver.aclose()
+
+
+async def _report_all(
+    auditor: Auditor, domains: list[str], reporter: Reporter, concurrency: int
+) -> int:
     status = 0
     show_progress = len(domains) > 1 and sys.stderr.isatty()
     with Progress(transient=True, disable=not show_progress, console=_stderr_console()) as progress:

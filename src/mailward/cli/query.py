@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from mailward.cli._dnsopts import add_dns_options, resolver_from_args
+from mailward.dns.resolver import Answer
 from mailward.errors import NoAnswer, NXDomain, TempError
 
 
@@ -30,8 +31,15 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     resolver = resolver_from_args(args)
+
+    async def ask() -> Answer:
+        try:
+            return await resolver.query(args.name, args.rdtype, dnssec=args.dnssec)
+        finally:
+            await resolver.aclose()
+
     try:
-        answer = asyncio.run(resolver.query(args.name, args.rdtype, dnssec=args.dnssec))
+        answer = asyncio.run(ask())
     except (NXDomain, NoAnswer) as exc:
         what = "no such name" if isinstance(exc, NXDomain) else "no records of that type"
         print(f"{exc.qname} {exc.rdtype}: {what}")

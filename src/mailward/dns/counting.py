@@ -32,6 +32,9 @@ class CountingResolver:
     def count(self) -> int:
         return len(self.log)
 
+    async def aclose(self) -> None:
+        """Nothing to release: the inner resolver belongs to whoever made it."""
+
     async def query(self, name: str, rdtype: str, *, dnssec: bool = False) -> Answer:
         """Count the question, then ask the inner resolver."""
         self.log.append((_normal(name), rdtype.strip().upper()))

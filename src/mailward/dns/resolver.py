@@ -39,3 +39,7 @@ class Resolver(Protocol):
     async def query(self, name: str, rdtype: str, *, dnssec: bool = False) -> Answer:
         """Answer ``name``/``rdtype`` or raise a :class:`~mailward.errors.DNSError`."""
         ...
+
+    async def aclose(self) -> None:
+        """Release sockets the resolver keeps; it stays usable (the owner calls this once)."""
+        ...

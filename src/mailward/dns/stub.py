@@ -68,6 +68,7 @@ from mailward.dns._question import (
     parse_rdtype,
     rdtype_text,
 )
+from mailward.dns._udp import UdpSockets
 from mailward.dns.options import format_nameserver, parse_nameserver
 from mailward.dns.resolver import Answer
 from mailward.errors import DNSError, NoAnswer, NXDomain, TempError, UsageError
@@ -169,6 +170,11 @@ class StubResolver:
         self.retries = retries
         self._cache = _Cache(cache_size if cache else 0, clock)
         self._inflight: dict[_Key, asyncio.Future[Answer]] = {}
+        self._sockets = UdpSockets()
+
+    async def aclose(self) -> None:
+        """Close the idle UDP sockets (the resolver stays usable; new ones are made)."""
+        await self._sockets.close()
 
     def clear_cache(self) -> None:
         self._cache.clear()
@@ -320,10 +326,18 @@ class StubResolver:
     ) -> dns.message.Message | str:
         """One try: the reply, or what went wrong in a few words."""
         host, port = server
+        pooled = await self._sockets.take(host)
+        clean = False
         try:
             reply, _tcp = await dns.asyncquery.udp_with_fallback(
-                query, host, timeout=self.timeout, port=port, ignore_unexpected=True
+                query,
+                host,
+                timeout=self.timeout,
+                port=port,
+                ignore_unexpected=True,
+                udp_sock=pooled.sock,
             )
+            clean = True
         except dns.exception.Timeout:
             return "timeout"
         except EOFError:
@@ -332,6 +346,8 @@ class StubResolver:
             return f"network error ({exc.strerror or exc})"
         except (dns.exception.DNSException, ValueError) as exc:
             return f"malformed reply ({exc})"
+        finally:
+            await self._sockets.give(pooled, clean=clean)
         return reply
 
 

@@ -219,6 +219,9 @@ class ZoneResolver:
     def origins(self) -> list[str]:
         return sorted(name_text(origin) for origin in self._zones)
 
+    async def aclose(self) -> None:
+        """Nothing to release: zone files hold no sockets."""
+
     async def query(self, name: str, rdtype: str, *, dnssec: bool = False) -> Answer:
         """Answer ``name``/``rdtype`` from the zones, or raise NXDomain, NoAnswer or TempError."""
         qtype = parse_rdtype(rdtype)
