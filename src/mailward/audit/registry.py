@@ -8,6 +8,7 @@ areas are shown in (the DNSSEC area is reserved for the DNSSEC checks).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import pkgutil
 from collections.abc import Awaitable, Callable
@@ -57,14 +58,15 @@ def check(area: str) -> Callable[[CheckFunction], CheckFunction]:
     return register
 
 
-def all_checks() -> list[Check]:
-    """Every registered check, in area order."""
+@functools.cache
+def all_checks() -> tuple[Check, ...]:
+    """Every registered check, in area order (the modules are imported once)."""
     # by name: ``mailward.audit`` as an attribute is the one-shot audit() function
     package = importlib.import_module("mailward.audit.checks")
     for module in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
         importlib.import_module(module.name)
     order = list(AREAS)
-    return sorted(_CHECKS.values(), key=lambda c: (order.index(c.area), c.name))
+    return tuple(sorted(_CHECKS.values(), key=lambda c: (order.index(c.area), c.name)))
 
 
 def area_of(code: str) -> str:
