@@ -33,6 +33,11 @@ class Severity(StrEnum):
     def rank(self) -> int:
         return ("error", "warning", "info", "pass").index(self.value)
 
+    @property
+    def mark(self) -> str:
+        """A one-character sign, so colour is never the only signal."""
+        return {"error": "✗", "warning": "!", "info": "i", "pass": "✓"}[self.value]
+
 
 @dataclass(frozen=True)
 class Code:

@@ -24,9 +24,17 @@ it), **info** (worth knowing), **pass** (checked and right).
 """
 
 
+CHECKS_PAGE = "docs/checks.md"
+
+
 def anchor(slug: str) -> str:
     """The Markdown heading anchor for a code (GitHub style)."""
     return slug.replace(".", "").lower()
+
+
+def doc_link(slug: str) -> str:
+    """Where a code is documented: ``docs/checks.md#dmarcunknown-tag``."""
+    return f"{CHECKS_PAGE}#{anchor(slug)}"
 
 
 def render_code(code: Code) -> str:

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from mailward.codes import Severity
-from mailward.docs import anchor
+from mailward.docs import doc_link
 from mailward.findings import Finding
 
 _STYLE = {
@@ -19,7 +19,6 @@ _STYLE = {
     Severity.INFO: "cyan",
     Severity.PASS: "green",
 }
-DOCS_URL = "docs/checks.md"
 
 
 def write_json(findings: Sequence[Finding], stream: IO[str], *, schema: str, **extra: Any) -> None:
@@ -41,7 +40,7 @@ def write_text(findings: Sequence[Finding], stream: IO[str], *, color: bool | No
             fix = Text("    fix: ", style="green")
             fix.append(finding.fix.replace("\n", "\n         "))
             console.print(fix)
-        refs = " · ".join([*finding.refs, f"{DOCS_URL}#{anchor(finding.code)}"])
+        refs = " · ".join([*finding.refs, doc_link(finding.code)])
         console.print(Text(f"    see: {refs}", style="dim"))
     counts = {s: sum(1 for f in findings if f.severity == s) for s in Severity}
     if findings:

@@ -32,10 +32,8 @@ from mailward.audit.auditor import DomainReport
 from mailward.audit.formats import Reporter
 from mailward.audit.registry import AREAS
 from mailward.codes import Code, Severity, catalogue
-from mailward.docs import anchor
+from mailward.docs import CHECKS_PAGE, doc_link
 from mailward.findings import Finding
-
-DOCS_URL = "docs/checks.md"
 
 LABEL = {
     Severity.ERROR: "Error",
@@ -43,7 +41,6 @@ LABEL = {
     Severity.INFO: "Info",
     Severity.PASS: "OK",
 }
-MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i", Severity.PASS: "✓"}
 VERDICT = {
     "A": "Well set up.",
     "B": "Mostly right. A few things are worth tightening.",
@@ -237,7 +234,7 @@ def render(reports: Sequence[DomainReport], *, now: datetime | None = None) -> s
         "</main>",
         "<footer>",
         "<p>Each finding's code links to its entry in the mailward documentation "
-        f"({_text(DOCS_URL)}): what it means, why it matters and how to fix it.</p>",
+        f"({_text(CHECKS_PAGE)}): what it means, why it matters and how to fix it.</p>",
         "</footer>",
         "</div>",
         '<p id="copy-status" class="visually-hidden" role="status" aria-live="polite"></p>',
@@ -416,16 +413,15 @@ def _area_summary(findings: list[Finding]) -> str:
         words = [
             _plural(counts[s], s.value) for s in (Severity.ERROR, Severity.WARNING) if counts[s]
         ]
-        return f"{MARK[Severity.ERROR if counts[Severity.ERROR] else Severity.WARNING]} " + (
-            ", ".join(words)
-        )
+        worst = Severity.ERROR if counts[Severity.ERROR] else Severity.WARNING
+        return f"{worst.mark} " + (", ".join(words))
     if counts[Severity.INFO]:
-        return f"{MARK[Severity.INFO]} {counts[Severity.INFO]} info"
-    return f"{MARK[Severity.PASS]} all good"
+        return f"{(Severity.INFO).mark} {counts[Severity.INFO]} info"
+    return f"{(Severity.PASS).mark} all good"
 
 
 def _badge(severity: Severity) -> str:
-    return f'<span class="badge">{MARK[severity]} {LABEL[severity]}</span>'
+    return f'<span class="badge">{(severity).mark} {LABEL[severity]}</span>'
 
 
 def _fix_box(fix: str, ident: str, title: str) -> str:
@@ -441,7 +437,7 @@ def _fix_box(fix: str, ident: str, title: str) -> str:
 
 def _refs(finding: Finding) -> str:
     refs = "".join(f"{_text(ref)} · " for ref in finding.refs)
-    link = f"{DOCS_URL}#{anchor(finding.code)}"
+    link = doc_link(finding.code)
     return (
         f'<p class="refs">See: {refs}<a href="{_text(link)}">{_text(finding.code)} '
         "in the mailward docs</a></p>"

@@ -25,14 +25,13 @@ from mailward.audit.auditor import DomainReport
 from mailward.audit.formats import Reporter
 from mailward.audit.registry import area_of
 from mailward.codes import Code, Severity, catalogue
-from mailward.docs import anchor
+from mailward.docs import doc_link
 from mailward.findings import Finding
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
-DOCS_URL = "docs/checks.md"
 
 LEVEL = {
     Severity.ERROR: "error",
@@ -97,7 +96,7 @@ def _rule(slug: str, code: Code | None, example: Finding) -> dict[str, Any]:
     if code is not None:
         rule["fullDescription"] = {"text": code.why}
         rule["help"] = {"text": code.fix}
-    rule["helpUri"] = f"{DOCS_URL}#{anchor(slug)}"
+    rule["helpUri"] = doc_link(slug)
     rule["defaultConfiguration"] = {"level": LEVEL[severity]}
     refs = list(code.refs) if code else list(example.refs)
     rule["properties"] = {"tags": [area_of(slug)], "refs": refs}

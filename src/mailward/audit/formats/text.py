@@ -9,7 +9,7 @@ from mailward.audit.auditor import DomainReport
 from mailward.audit.formats import Reporter
 from mailward.audit.registry import AREAS
 from mailward.codes import Severity
-from mailward.docs import anchor
+from mailward.docs import doc_link
 from mailward.findings import Finding
 
 STYLE = {
@@ -18,7 +18,6 @@ STYLE = {
     Severity.INFO: "cyan",
     Severity.PASS: "green",
 }
-MARK = {Severity.ERROR: "✗", Severity.WARNING: "!", Severity.INFO: "i", Severity.PASS: "✓"}
 
 
 class TextReporter(Reporter):
@@ -61,7 +60,7 @@ def _write_report(console: Console, report: DomainReport) -> None:
 
 
 def _write_finding(console: Console, finding: Finding) -> None:
-    line = Text(f"  {MARK[finding.severity]} ", style=STYLE[finding.severity])
+    line = Text(f"  {finding.severity.mark} ", style=STYLE[finding.severity])
     line.append(finding.severity.value, style=STYLE[finding.severity])
     line.append(f" {finding.code}: ", style="bold")
     line.append(finding.detail)
@@ -72,5 +71,5 @@ def _write_finding(console: Console, finding: Finding) -> None:
         console.print(Text(f"      seen: {item}", style="dim"))
     if finding.fix:
         console.print(Text(f"      fix: {finding.fix}", style="green"))
-    refs = " · ".join([*finding.refs, f"docs/checks.md#{anchor(finding.code)}"])
+    refs = " · ".join([*finding.refs, doc_link(finding.code)])
     console.print(Text(f"      see: {refs}", style="dim"))
