@@ -4,9 +4,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# Debian packages the test suite starts: knotd and knotc (authoritative DNS on loopback),
-# chromium (renders the HTML audit report headless).
-DEB_TEST_PACKAGES := knot chromium
+# Debian packages the test suite starts or calls: knot (authoritative DNS on loopback),
+# chromium (renders the HTML audit report), ldnsutils and bind9-utils (verify signed zones,
+# key-format interop), postsrsd (SRS interop), postfix (end-to-end forwarding with SRS).
+DEB_TEST_PACKAGES := knot chromium ldnsutils bind9-utils postsrsd postfix
 
 .PHONY: demo test lint check-system install-test docs
 
@@ -35,6 +36,7 @@ check-system:
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  echo "postfix postfix/main_mailer_type select No configuration" | $$SUDO debconf-set-selections; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 

@@ -21,14 +21,27 @@ import os
 import shutil
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from knot import KnotServer, knot_binaries
 
+if TYPE_CHECKING:
+    from dnssec_hierarchy import SignedHierarchy
+
 pytest_plugins = ["pytester"]  # for test_server_marker.py, which checks the rule below
 
-SERVER_FIXTURES = {"knot", "audit_knot", "chromium"}
+SERVER_FIXTURES = {
+    "knot",
+    "audit_knot",
+    "chromium",
+    "postsrsd",
+    "postfix",
+    "dnssec_knot",
+    "ldns_verify_zone",  # tests/setup/conftest.py (ldnsutils)
+    "bind_dnssec",  # tests/setup/conftest.py (bind9-utils)
+}
 ZONES = Path(__file__).parent / "dns" / "zones"
 AUDIT_ZONES = Path(__file__).parent / "audit" / "zones"
 
@@ -91,9 +104,62 @@ def audit_knot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnotServer]
 
 
 @pytest.fixture(scope="session")
+def dnssec_knot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SignedHierarchy]:
+    """Knot serving the private signed hierarchy of ``tests/dnssec_hierarchy.py`` (root,
+    example. and a zone per DNSSEC case) on 127.0.0.57, with its own trust anchor."""
+    # imported here: the sandboxed copies of this file (test_server_marker.py) have no such module
+    from dnssec_hierarchy import ADDRESS, SignedHierarchy, build, signers_missing
+
+    if knot_binaries() is None:
+        pytest.skip("knotd is not installed (Debian package: knot)")
+    missing = signers_missing()
+    if missing is not None:
+        pytest.skip(missing)
+    work = tmp_path_factory.mktemp("dnssec")
+    (work / "signed").mkdir()
+    (work / "knot").mkdir()
+    hierarchy = build(work / "signed")
+    server = KnotServer(hierarchy.zone_files, work / "knot", ADDRESS)
+    server.start()
+    try:
+        yield SignedHierarchy(server, hierarchy)
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
 def chromium() -> str:
     """The path of Debian's ``chromium`` (run headless to render the HTML report)."""
     path = shutil.which("chromium")
     if path is None:
         pytest.skip("chromium is not installed (Debian package: chromium)")
     return path
+
+
+def _program(name: str) -> str | None:
+    """``name`` on PATH or in an sbin folder (root's tools are not on every PATH)."""
+    found = shutil.which(name)
+    if found is None:
+        found = next(
+            (str(p) for p in (Path("/usr/sbin", name), Path("/sbin", name)) if p.exists()), None
+        )
+    return found
+
+
+@pytest.fixture(scope="session")
+def postsrsd() -> str:
+    """The path of Debian's ``postsrsd`` 1.x, the SRS peer of the interop tests."""
+    path = _program("postsrsd")
+    if path is None:
+        pytest.skip("postsrsd is not installed (Debian package: postsrsd)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postfix() -> dict[str, str]:
+    """The paths of Postfix's ``postfix``, ``postconf`` and ``smtp-sink`` (package postfix)."""
+    paths = {name: _program(name) for name in ("postfix", "postconf", "smtp-sink")}
+    missing = [name for name, path in paths.items() if path is None]
+    if missing:
+        pytest.skip(f"{', '.join(missing)} not installed (Debian package: postfix)")
+    return {name: path for name, path in paths.items() if path is not None}

@@ -9,13 +9,19 @@ Parsers never raise on bad input (they keep diagnostics); these are for failures
         ├── NXDomain            the name does not exist (authoritative)
         ├── NoAnswer            the name exists, but has no data of that type (NODATA)
         └── TempError           SERVFAIL, REFUSED, timeout, network failure: *not* an answer
-            └── NotLoaded       offline: no zone file given covers the name
+            ├── NotLoaded       offline: no zone file given covers the name
+            └── Bogus           DNSSEC validation failed: the data cannot be trusted
 
 A ``TempError`` must never be read as "record missing": callers that catch ``DNSError`` to
 mean "absent" catch ``NXDomain`` and ``NoAnswer`` only.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mailward.dns.resolver import Denial
 
 
 class MailwardError(Exception):
@@ -33,10 +39,22 @@ class ZoneLoadError(MailwardError):
 class DNSError(MailwardError):
     """A DNS question got no usable data."""
 
-    def __init__(self, qname: str, rdtype: str, detail: str = "") -> None:
+    def __init__(
+        self,
+        qname: str,
+        rdtype: str,
+        detail: str = "",
+        *,
+        denial: Denial | None = None,
+        security: str | None = None,
+    ) -> None:
         self.qname = qname
         self.rdtype = rdtype
         self.detail = detail
+        # DNSSEC only: what a negative answer carried (NSEC/NSEC3 proof), and the status a
+        # validating resolver gave it ("secure", "insecure", "indeterminate").
+        self.denial = denial
+        self.security = security
         what = f"{qname} {rdtype}"
         super().__init__(f"{what}: {detail}" if detail else what)
 
@@ -55,3 +73,25 @@ class TempError(DNSError):
 
 class NotLoaded(TempError):
     """Offline (zone files) only: the name is outside every zone file that was loaded."""
+
+
+class Bogus(TempError):
+    """DNSSEC validation failed: the answer cannot be trusted (and is not "missing").
+
+    ``detail`` says why in words a person can act on; ``kind`` names the cause for programs
+    (``ds-mismatch``, ``dnskey-missing``, ``rrsig-expired``, ``rrsig-not-yet-valid``,
+    ``bad-signature``, ``unsigned``, ``no-proof``, ...).
+    """
+
+    def __init__(
+        self,
+        qname: str,
+        rdtype: str,
+        detail: str = "",
+        *,
+        kind: str = "",
+        denial: Denial | None = None,
+        security: str | None = "bogus",
+    ) -> None:
+        super().__init__(qname, rdtype, detail, denial=denial, security=security or "bogus")
+        self.kind = kind

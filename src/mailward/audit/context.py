@@ -18,6 +18,7 @@ from typing import Any, Literal, TypeVar
 from mailward.audit.domain import Domain
 from mailward.codes import Severity, define
 from mailward.dns.resolver import Answer, Resolver
+from mailward.dns.validating import TrustAnchors
 from mailward.errors import NoAnswer, NotLoaded, NXDomain, TempError
 from mailward.findings import Finding
 
@@ -58,6 +59,8 @@ class AuditOptions:
     smtp_timeout: float = 15.0
     smtp_port: int = 25  # the SMTP port of every MX; tests point it at their own server
     https_port: int = 443  # the MTA-STS policy server's port; likewise for tests
+    dnssec_warn_days: int = 7  # dnssec.rrsig-expiring: signatures expiring within this
+    trust_anchors: TrustAnchors | None = None  # DNSSEC: None = the resolver's, else the root
 
 
 @dataclass(frozen=True)

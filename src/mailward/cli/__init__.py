@@ -6,6 +6,8 @@ SUMMARY
     mailward lint [PATH|-]… [--record TEXT [--type KIND]] [--origin NAME] [--format F]
     mailward query NAME [TYPE] [DNS OPTIONS]
     mailward explain CODE
+    mailward dnssec keygen|sign|ds|status …
+    mailward srs serve|forward|reverse|postfix-config …
 
 DESCRIPTION
     `check` audits mail domains (live DNS, or offline with --zone) and gives the exact record
@@ -15,6 +17,9 @@ DESCRIPTION
     mistakes people really make (relative names, CNAME beside other data, MX at an address).
     `query` asks one DNS question through mailward's resolvers (live or zone files).
     `explain` prints the documentation of a finding code.
+    `dnssec` makes keys, signs a zone, prints the DS for the registrar, and watches expiry.
+    `srs` rewrites envelope senders for forwarding (SRS, postsrsd-compatible), as a Postfix
+    socketmap service or one address at a time.
 
 EXIT STATUS
     0 no errors found; 1 errors found (or, for `query`, no such record); 2 could not run
@@ -28,7 +33,7 @@ import sys
 from collections.abc import Sequence
 
 from mailward import __version__
-from mailward.cli import check, explain, lint, query
+from mailward.cli import check, dnssec, explain, lint, query, srs
 from mailward.errors import MailwardError
 
 EXIT_COULD_NOT_RUN = 2
@@ -42,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mailward {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (check, lint, query, explain):
+    for module in (check, lint, query, explain, srs, dnssec):
         module.register(commands)
     return parser
 

@@ -1,8 +1,10 @@
 """The DNS options every command that asks DNS shares, and the resolver they describe.
 
 ``--nameserver IP[:PORT]`` (repeatable), ``--zone FILE`` (repeatable; offline, no network),
-``--timeout SECONDS``, ``--retries N``. With ``--zone`` the zone files answer; otherwise the
-stub resolver asks the given nameservers, or the system's.
+``--timeout SECONDS``, ``--retries N``, ``--trust-anchor FILE``. With ``--zone`` the zone files
+answer; otherwise the stub resolver asks the given nameservers, or the system's. With
+``--trust-anchor`` every answer is DNSSEC-validated from the DS/DNSKEY records in FILE (a
+private hierarchy, a test root) and a bogus one is an error, never a missing record.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 
 from mailward.dns.resolver import Resolver
 from mailward.dns.stub import StubResolver
+from mailward.dns.validating import TrustAnchors, ValidatingResolver
 from mailward.dns.zonefiles import ZoneResolver
 from mailward.errors import UsageError
 
@@ -39,6 +42,11 @@ def add_dns_options(parser: argparse.ArgumentParser) -> None:
         help="time to wait for each try (default 2)",
     )
     group.add_argument(
+        "--trust-anchor",
+        metavar="FILE",
+        help="validate DNSSEC from the DS/DNSKEY records in FILE (zone-file syntax)",
+    )
+    group.add_argument(
         "--retries",
         type=int,
         default=2,
@@ -50,6 +58,14 @@ def add_dns_options(parser: argparse.ArgumentParser) -> None:
 def resolver_from_args(args: argparse.Namespace) -> Resolver:
     if args.zone and args.nameserver:
         raise UsageError("--zone answers offline; it cannot be combined with --nameserver")
+    anchors = None
+    if getattr(args, "trust_anchor", None):
+        anchors = TrustAnchors.from_file(args.trust_anchor)
+    resolver: Resolver
     if args.zone:
-        return ZoneResolver(args.zone)
-    return StubResolver(args.nameserver or None, timeout=args.timeout, retries=args.retries)
+        resolver = ZoneResolver(args.zone)
+    else:
+        resolver = StubResolver(args.nameserver or None, timeout=args.timeout, retries=args.retries)
+    if anchors is not None:
+        return ValidatingResolver(resolver, trust_anchors=anchors)
+    return resolver

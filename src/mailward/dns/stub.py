@@ -23,6 +23,10 @@ DESCRIPTION
     records, the CNAMEs and the RRSIGs (how long the whole answer may be kept); from the cache,
     what is left of it.
 
+    With ``dnssec=True`` the answer also keeps the NSEC/NSEC3 records of the authority section
+    (``Answer.authority``: a wildcard expansion's proof), and NXDOMAIN/NODATA keep the
+    authority section's SOA, NSEC, NSEC3 and RRSIGs in the error's ``denial``, for a validator.
+
 CONFIGURATION PARAMETERS
     nameservers (the system's, from /etc/resolv.conf)
         ``IP``, ``IP:PORT``, ``[IPv6]:PORT`` or a bare IPv6 (see :mod:`.options`).
@@ -70,7 +74,7 @@ from mailward.dns._question import (
 )
 from mailward.dns._udp import UdpSockets
 from mailward.dns.options import format_nameserver, parse_nameserver
-from mailward.dns.resolver import Answer
+from mailward.dns.resolver import Answer, Denial
 from mailward.errors import DNSError, NoAnswer, NXDomain, TempError, UsageError
 
 __all__ = ["EDNS_PAYLOAD", "StubResolver", "system_nameservers"]
@@ -102,6 +106,7 @@ class _Negative:
     error: type[NXDomain] | type[NoAnswer]
     detail: str
     ttl: int
+    denial: Denial | None = None  # dnssec only: the proof, for a validator
 
 
 class _Cache:
@@ -186,7 +191,7 @@ class StubResolver:
         key = (qname, qtype, dnssec)
         cached = self._cache.get(key)
         if isinstance(cached, _Negative):
-            raise cached.error(name, rdtype, cached.detail)
+            raise cached.error(name, rdtype, cached.detail, denial=cached.denial)
         if cached is not None:
             return cached
         shared = self._inflight.get(key)
@@ -197,7 +202,7 @@ class StubResolver:
         try:
             return await asyncio.shield(shared)
         except DNSError as exc:  # each caller gets its own error, with the name it asked
-            raise type(exc)(name, rdtype, exc.detail) from None
+            raise type(exc)(name, rdtype, exc.detail, denial=exc.denial) from None
 
     def _finished(self, key: _Key, done: asyncio.Future[Answer]) -> None:
         if self._inflight.get(key) is done:
@@ -209,7 +214,7 @@ class StubResolver:
         outcome = await self._chase(*key, name, rdtype)
         if isinstance(outcome, _Negative):
             self._cache.put(key, outcome, outcome.ttl)
-            raise outcome.error(name, rdtype, outcome.detail)
+            raise outcome.error(name, rdtype, outcome.detail, denial=outcome.denial)
         self._cache.put(key, outcome, outcome.ttl)
         return outcome
 
@@ -224,12 +229,15 @@ class StubResolver:
         """Ask, and follow the CNAME chain through as many replies as it takes."""
         cnames: list[dns.rrset.RRset] = []
         sigs: list[dns.rrset.RRset] = []
+        proofs: list[dns.rrset.RRset] = []  # dnssec: NSEC/NSEC3 of wildcard expansions
         authenticated = True
         current = qname
         seen = {qname}
         while True:
             reply = await self._exchange(current, qtype, dnssec, name, rdtype)
             authenticated = authenticated and bool(reply.flags & dns.flags.AD)
+            if dnssec:
+                proofs.extend(_proof_rrsets(reply))
             moved = False
             while True:  # walk the chain inside this reply (RFC 1034 §4.3.2 step 3a)
                 data = reply.get_rrset(reply.answer, current, _IN, qtype)
@@ -245,6 +253,7 @@ class StubResolver:
                         cnames=tuple(cnames),
                         rrsigs=tuple(sigs),
                         authenticated=authenticated,
+                        authority=tuple(proofs),
                     )
                 cname = None
                 if qtype != dns.rdatatype.CNAME:
@@ -261,10 +270,14 @@ class StubResolver:
                 seen.add(current)
                 moved = True
             soa = _covering_soa(reply, current)
+            denial = None
+            if dnssec:
+                authority = tuple(r for r in reply.authority if r.rdtype != dns.rdatatype.NS)
+                denial = Denial(name_text(current), tuple(cnames), tuple(sigs), authority)
             if reply.rcode() == dns.rcode.NXDOMAIN:
-                return _negative(NXDomain, qname, current, cnames, soa)
+                return _negative(NXDomain, qname, current, cnames, soa, denial)
             if soa is not None:
-                return _negative(NoAnswer, qname, current, cnames, soa)
+                return _negative(NoAnswer, qname, current, cnames, soa, denial)
             if moved:
                 continue  # the server stopped at a target it does not serve: ask for that
             referral = next((r for r in reply.authority if r.rdtype == dns.rdatatype.NS), None)
@@ -274,7 +287,7 @@ class StubResolver:
                     name, rdtype, f"referral to {where}: the nameserver does not recurse"
                 )
             # NODATA without an SOA (RFC 2308 §2.2 type 3): believed, but not cached.
-            return _negative(NoAnswer, qname, current, cnames, None)
+            return _negative(NoAnswer, qname, current, cnames, None, denial)
 
     async def _exchange(
         self,
@@ -358,6 +371,16 @@ def _sigs(
     return [] if sig is None else [sig]
 
 
+def _proof_rrsets(reply: dns.message.Message) -> list[dns.rrset.RRset]:
+    """The NSEC and NSEC3 RRsets of the authority section, with the RRSIGs over them."""
+    kinds = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3)
+    return [
+        rrset
+        for rrset in reply.authority
+        if rrset.rdtype in kinds or (rrset.rdtype == dns.rdatatype.RRSIG and rrset.covers in kinds)
+    ]
+
+
 def _covering_soa(reply: dns.message.Message, name: dns.name.Name) -> dns.rrset.RRset | None:
     """The SOA of the zone holding ``name`` in the authority section, if there is one."""
     for rrset in reply.authority:
@@ -372,6 +395,7 @@ def _negative(
     end: dns.name.Name,
     cnames: list[dns.rrset.RRset],
     soa: dns.rrset.RRset | None,
+    denial: Denial | None = None,
 ) -> _Negative:
     """A negative outcome, kept for the SOA's negative TTL (RFC 2308 §5), at most the chain's."""
     what = "no such name" if error is NXDomain else "no such record"
@@ -379,4 +403,4 @@ def _negative(
     ttl = 0
     if soa is not None and len(soa):
         ttl = min(soa.ttl, soa[0].minimum, MAX_NEGATIVE_TTL, *(c.ttl for c in cnames))
-    return _Negative(error, detail, ttl)
+    return _Negative(error, detail, ttl, denial)
