@@ -13,14 +13,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from mailward.audit.domain import Domain
 from mailward.codes import Severity, define
 from mailward.dns.resolver import Answer, Resolver
-from mailward.dns.validating import TrustAnchors
 from mailward.errors import NoAnswer, NotLoaded, NXDomain, TempError
 from mailward.findings import Finding
+
+if TYPE_CHECKING:  # the validator is imported only by the audits that use it
+    from mailward.dns._dnssec_anchors import TrustAnchors
 
 T = TypeVar("T")
 Status = Literal["ok", "nxdomain", "nodata", "temperror", "offline"]

@@ -12,9 +12,6 @@ from __future__ import annotations
 import argparse
 
 from mailward.dns.resolver import Resolver
-from mailward.dns.stub import StubResolver
-from mailward.dns.validating import TrustAnchors, ValidatingResolver
-from mailward.dns.zonefiles import ZoneResolver
 from mailward.errors import UsageError
 
 
@@ -56,6 +53,11 @@ def add_dns_options(parser: argparse.ArgumentParser) -> None:
 
 
 def resolver_from_args(args: argparse.Namespace) -> Resolver:
+    # imported here: only commands that ask DNS pay for dnspython's query machinery
+    from mailward.dns.stub import StubResolver
+    from mailward.dns.validating import TrustAnchors, ValidatingResolver
+    from mailward.dns.zonefiles import ZoneResolver
+
     if args.zone and args.nameserver:
         raise UsageError("--zone answers offline; it cannot be combined with --nameserver")
     anchors = None
