@@ -20,7 +20,9 @@ def test_query_answers_a_secure_name(
     dnssec_knot: SignedHierarchy, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["query", "good.example", "MX", *common(dnssec_knot)]) == 0
-    assert "good.example. 3600 IN MX 10 mail.good.example." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "good.example. 3600 IN MX 10 mail.good.example." in out
+    assert "; DNSSEC: secure" in out
 
 
 def test_query_of_a_bogus_name_could_not_get_an_answer(
@@ -40,6 +42,18 @@ def test_check_with_a_trust_anchor_reports_the_dnssec_fault(
     assert "dnssec.rrsig-expired" in found
     assert "mx.missing" not in found  # the bogus MX is a failed query, not a missing record
     assert status == 1
+
+
+def test_dnssec_warn_days_widens_the_expiry_window(
+    dnssec_knot: SignedHierarchy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["check", "good.example", "--format", "json", *common(dnssec_knot)]
+    main(argv)
+    default = {f["code"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    main([*argv, "--dnssec-warn-days", "3650"])
+    wide = {f["code"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert "dnssec.rrsig-expiring" not in default
+    assert "dnssec.rrsig-expiring" in wide
 
 
 def test_unreadable_trust_anchor_file_is_a_usage_error(

@@ -72,6 +72,13 @@ def register(commands: Any) -> None:
         metavar="FILE",
         help="also trust the CA certificates in FILE (PEM) for MTA-STS and --smtp",
     )
+    parser.add_argument(
+        "--dnssec-warn-days",
+        type=int,
+        default=7,
+        metavar="DAYS",
+        help="warn when a DNSSEC signature expires within DAYS (default 7)",
+    )
     # for tests: the SMTP and MTA-STS policy ports (25 and 443 by the RFCs)
     parser.add_argument("--smtp-port", type=int, default=25, help=argparse.SUPPRESS)
     parser.add_argument("--https-port", type=int, default=443, help=argparse.SUPPRESS)
@@ -87,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("no domain given: mailward check example.com (or -f FILE)")
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    if args.dnssec_warn_days < 0:
+        raise UsageError("--dnssec-warn-days cannot be negative")
     resolver = resolver_from_args(args)
     options = AuditOptions(
         dkim_selectors=tuple(args.dkim_selector),
@@ -94,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         ca_file=_ca_file(args.ca_file),
         smtp_port=args.smtp_port,
         https_port=args.https_port,
+        dnssec_warn_days=args.dnssec_warn_days,
     )
     auditor = Auditor(resolver, options)
     fmt = ReportFormat(args.format)

@@ -53,4 +53,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{answer.name} {answer.ttl} IN {answer.rdtype} {record.to_text()}")
     for rrset in answer.rrsigs:
         print(rrset.to_text())
+    if answer.security is not None:  # validated (--trust-anchor)
+        reason = f": {answer.security_reason}" if answer.security_reason else ""
+        print(f"; DNSSEC: {answer.security}{reason}")
     return 0
