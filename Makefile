@@ -6,8 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # Debian packages the test suite starts or calls: knot (authoritative DNS on loopback),
 # chromium (renders the HTML audit report), ldnsutils and bind9-utils (verify signed zones,
-# key-format interop), postsrsd (SRS interop), postfix (end-to-end forwarding with SRS).
-DEB_TEST_PACKAGES := knot chromium ldnsutils bind9-utils postsrsd postfix
+# key-format interop), postsrsd (SRS interop), postfix (end-to-end forwarding with SRS),
+# opendkim (DKIM interop).
+DEB_TEST_PACKAGES := knot chromium ldnsutils bind9-utils postsrsd postfix opendkim
 
 .PHONY: demo test lint check-system install-test docs
 

@@ -41,6 +41,8 @@ SERVER_FIXTURES = {
     "dnssec_knot",
     "ldns_verify_zone",  # tests/setup/conftest.py (ldnsutils)
     "bind_dnssec",  # tests/setup/conftest.py (bind9-utils)
+    "rfc7208_suite",  # tests/auth/test_spf_eval_rfc7208.py (pip download of pyspf's sdist)
+    "opendkim",  # tests/auth/test_dkim_opendkim.py (Debian package opendkim)
 }
 ZONES = Path(__file__).parent / "dns" / "zones"
 AUDIT_ZONES = Path(__file__).parent / "audit" / "zones"
@@ -163,3 +165,12 @@ def postfix() -> dict[str, str]:
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed (Debian package: postfix)")
     return {name: path for name, path in paths.items() if path is not None}
+
+
+@pytest.fixture(scope="session")
+def opendkim() -> str:
+    """The path of Debian's ``opendkim`` (its test mode, ``-t FILE``, signs and verifies)."""
+    path = _program("opendkim")
+    if path is None:
+        pytest.skip("opendkim is not installed (Debian package: opendkim)")
+    return path

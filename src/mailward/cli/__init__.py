@@ -8,6 +8,7 @@ SUMMARY
     mailward explain CODE
     mailward dnssec keygen|sign|ds|status …
     mailward srs serve|forward|reverse|postfix-config …
+    mailward dkim keygen|sign|verify …
 
 DESCRIPTION
     `check` audits mail domains (live DNS, or offline with --zone) and gives the exact record
@@ -20,6 +21,7 @@ DESCRIPTION
     `dnssec` makes keys, signs a zone, prints the DS for the registrar, and watches expiry.
     `srs` rewrites envelope senders for forwarding (SRS, postsrsd-compatible), as a Postfix
     socketmap service or one address at a time.
+    `dkim` makes a DKIM key and its DNS record, signs a message, and verifies its signatures.
 
 EXIT STATUS
     0 no errors found; 1 errors found (or, for `query`, no such record); 2 could not run
@@ -33,7 +35,7 @@ import sys
 from collections.abc import Sequence
 
 from mailward import __version__
-from mailward.cli import check, dnssec, explain, lint, query, srs
+from mailward.cli import check, dkim, dnssec, explain, lint, query, srs
 from mailward.errors import MailwardError
 
 EXIT_COULD_NOT_RUN = 2
@@ -47,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mailward {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (check, lint, query, explain, srs, dnssec):
+    for module in (check, lint, query, explain, srs, dnssec, dkim):
         module.register(commands)
     return parser
 

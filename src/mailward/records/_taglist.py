@@ -19,6 +19,7 @@ from mailward.codes import Code, Diagnostic
 # hold "-" and "." — accept the wider form here and let each record judge its own tags.
 _TAG_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 _WSP = " \t\r\n"
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # controls other than white space
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def parse_taglist(text: str, *, syntax: Code, unfold: bool = False) -> TagList:
         if not _TAG_NAME.match(name):
             problems.append(syntax.at(f"{name!r} is not a valid tag name", column=column))
             continue
-        if any((ord(char) < 0x21 and char not in _WSP) or ord(char) == 0x7F for char in value):
+        if _CONTROL.search(value):
             problems.append(
                 syntax.at(f"tag {name}= contains a control character", column=column, tag=name)
             )
