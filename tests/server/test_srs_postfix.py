@@ -145,6 +145,52 @@ def test_forwarded_mail_leaves_with_an_srs_sender(setup: Setup) -> None:
     assert "From: Sender <bob@orig.test>" in text  # envelope only: the From: header is intact
 
 
+def spf_zone_line() -> str:
+    """The SPF record `mailward srs postfix-config --ip` prints for the SRS domain."""
+    output = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mailward",
+            "srs",
+            "postfix-config",
+            "--domain",
+            "fwd.test",
+            "--ip",
+            FORWARDER,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return next(line for line in output.splitlines() if line.startswith("fwd.test. IN TXT"))
+
+
+async def test_the_final_receiver_sees_spf_pass_for_the_forwarder(setup: Setup) -> None:
+    """Without SRS the origin's SPF fails at the forwarder's address; with it, SPF passes."""
+    from mailward.auth.spf import Result, check_mail_from
+    from mailward.dns.zonefiles import ZoneResolver
+
+    zones = ZoneResolver.from_text(
+        "$TTL 300\nfwd.test. IN SOA ns.fwd.test. h.fwd.test. 1 7200 3600 1209600 300\n"
+        + spf_zone_line()
+        + "\n",
+        "$TTL 300\norig.test. IN SOA ns.orig.test. h.orig.test. 1 7200 3600 1209600 300\n"
+        'orig.test. IN TXT "v=spf1 ip4:192.0.2.25 -all"\n',
+    )
+    with setup.postfix.smtp() as client:
+        client.send_message(
+            message("bob@orig.test", "forward@fwd.test", "forwarded-spf"),
+            from_addr="bob@orig.test",
+            to_addrs=["forward@fwd.test"],
+        )
+    mail_from, _, _ = find(setup.final, "forwarded-spf")
+    with_srs = await check_mail_from(FORWARDER, mail_from, "fwd.test", zones)
+    without_srs = await check_mail_from(FORWARDER, "bob@orig.test", "fwd.test", zones)
+    assert with_srs.result == Result.PASS, with_srs.reason
+    assert without_srs.result == Result.FAIL
+
+
 def test_a_sender_of_the_srs_domain_is_not_rewritten(setup: Setup) -> None:
     with setup.postfix.smtp() as client:
         client.send_message(
