@@ -131,21 +131,10 @@ class AuditContext:
         return await task
 
     async def _ask(self, name: str, rdtype: str) -> Lookup:
-        try:
-            answer = await self.resolver.query(name, rdtype)
-        except NXDomain as exc:
-            return Lookup(name, rdtype, "nxdomain", detail=exc.detail)
-        except NoAnswer as exc:
-            return Lookup(name, rdtype, "nodata", detail=exc.detail)
-        except NotLoaded as exc:
-            failed = Lookup(name, rdtype, "offline", detail=exc.detail)
-            self.failures.append(failed)
-            return failed
-        except TempError as exc:
-            failed = Lookup(name, rdtype, "temperror", detail=exc.detail)
-            self.failures.append(failed)
-            return failed
-        return Lookup(name, rdtype, "ok", answer=answer)
+        found = await ask(self.resolver, name, rdtype)
+        if found.failed:
+            self.failures.append(found)
+        return found
 
     async def memo(self, key: str, compute: Callable[[], Awaitable[T]]) -> T:
         """``compute()`` once per audit for ``key``; every caller awaits the same result."""
@@ -173,3 +162,18 @@ class AuditContext:
                 )
             )
         return found
+
+
+async def ask(resolver: Resolver, name: str, rdtype: str) -> Lookup:
+    """One question, its outcome as data: the one place a DNS error becomes a status."""
+    try:
+        answer = await resolver.query(name, rdtype)
+    except NXDomain as exc:
+        return Lookup(name, rdtype, "nxdomain", detail=exc.detail)
+    except NoAnswer as exc:
+        return Lookup(name, rdtype, "nodata", detail=exc.detail)
+    except NotLoaded as exc:
+        return Lookup(name, rdtype, "offline", detail=exc.detail)
+    except TempError as exc:
+        return Lookup(name, rdtype, "temperror", detail=exc.detail)
+    return Lookup(name, rdtype, "ok", answer=answer)

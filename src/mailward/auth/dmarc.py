@@ -33,7 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from mailward.audit.context import Lookup
+from mailward.audit.context import Lookup, ask
 from mailward.audit.orgdomain import (
     Discovery,
     discover_policy,
@@ -44,7 +44,6 @@ from mailward.audit.orgdomain import (
     valid_name,
 )
 from mailward.dns.resolver import Resolver
-from mailward.errors import NoAnswer, NotLoaded, NXDomain, TempError
 from mailward.records.dmarc import Alignment, DmarcRecord, Policy
 
 MAX_AUTHOR_DOMAINS = 4
@@ -253,17 +252,7 @@ class _Asker:
         if self.budget <= 0:
             return Lookup(name, rdtype, "temperror", detail="query budget exhausted")
         self.budget -= 1
-        try:
-            answer = await self.resolver.query(name, rdtype)
-        except NXDomain as exc:
-            return Lookup(name, rdtype, "nxdomain", detail=exc.detail)
-        except NoAnswer as exc:
-            return Lookup(name, rdtype, "nodata", detail=exc.detail)
-        except NotLoaded as exc:
-            return Lookup(name, rdtype, "offline", detail=exc.detail)
-        except TempError as exc:
-            return Lookup(name, rdtype, "temperror", detail=exc.detail)
-        return Lookup(name, rdtype, "ok", answer=answer)
+        return await ask(self.resolver, name, rdtype)
 
 
 async def _org_domain(ask: _Asker, name: str) -> str | None:
