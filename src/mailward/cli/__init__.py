@@ -9,6 +9,7 @@ SUMMARY
     mailward dnssec keygen|sign|ds|status …
     mailward srs serve|forward|reverse|postfix-config …
     mailward dkim keygen|sign|verify …
+    mailward verify [MESSAGE|-] [--ip IP] [--helo NAME] [--mail-from ADDR] [--format text|json]
 
 DESCRIPTION
     `check` audits mail domains (live DNS, or offline with --zone) and gives the exact record
@@ -22,6 +23,8 @@ DESCRIPTION
     `srs` rewrites envelope senders for forwarding (SRS, postsrsd-compatible), as a Postfix
     socketmap service or one address at a time.
     `dkim` makes a DKIM key and its DNS record, signs a message, and verifies its signatures.
+    `verify` judges one message (SPF, DKIM, DMARC) and explains in plain words why it passed
+    or failed (forwarding without SRS, mailing lists, unaligned signatures).
 
 EXIT STATUS
     0 no errors found; 1 errors found (or, for `query`, no such record); 2 could not run
@@ -35,7 +38,7 @@ import sys
 from collections.abc import Sequence
 
 from mailward import __version__
-from mailward.cli import check, dkim, dnssec, explain, lint, query, srs
+from mailward.cli import check, dkim, dnssec, explain, lint, query, srs, verify
 from mailward.errors import MailwardError
 
 EXIT_COULD_NOT_RUN = 2
@@ -49,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mailward {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (check, lint, query, explain, srs, dnssec, dkim):
+    for module in (check, lint, query, explain, srs, dnssec, dkim, verify):
         module.register(commands)
     return parser
 
