@@ -50,6 +50,7 @@ from mailward.auth.dkim import (
     _usable_key,
     _Verification,
     fetch_key,
+    fold_signature,
 )
 from mailward.auth.message import HeaderField, Message, MessageError, parse_message
 from mailward.codes import Diagnostic, Severity, define
@@ -432,26 +433,8 @@ class Sealed:
 
 
 def _fold(name: str, tags: Sequence[tuple[str, str]], signature_b64: str = "") -> bytes:
-    """``Name: tag=value; …`` folded before 78 columns, ``b=`` last (empty when unsigned)."""
-    lines = [name + ":"]
-
-    def add(token: str, sep: str = " ") -> None:
-        if len(lines[-1]) + len(sep) + len(token) > 76:
-            lines.append("\t" + token)
-        else:
-            lines[-1] += sep + token
-
-    for tag, value in tags:
-        parts = value.split(":") if tag == "h" else [value]
-        for number, part in enumerate(parts):
-            end = ";" if number == len(parts) - 1 else ":"
-            add(f"{tag}={part}{end}" if number == 0 else part + end, " " if number == 0 else "")
-    add("b=")
-    if signature_b64:
-        room = max(0, 76 - len(lines[-1]))
-        lines[-1] += signature_b64[:room]
-        lines += ["\t" + signature_b64[i : i + 72] for i in range(room, len(signature_b64), 72)]
-    return "\r\n".join(lines).encode("ascii") + b"\r\n"
+    """An ARC field, folded as DKIM-Signature is, with its CRLF."""
+    return fold_signature(tags, signature_b64, name=name).encode("ascii") + b"\r\n"
 
 
 def _signed_names(message: Message, headers: Sequence[str]) -> list[str]:

@@ -152,9 +152,12 @@ def _select(message: Message, names: Sequence[str]) -> list[HeaderField | None]:
     return out
 
 
-def _fold(tags: Sequence[tuple[str, str]], signature_b64: str = "") -> str:
-    """``DKIM-Signature: …`` folded before 78 columns, ``b=`` last (empty when unsigned)."""
-    lines = ["DKIM-Signature:"]
+def fold_signature(
+    tags: Sequence[tuple[str, str]], signature_b64: str = "", *, name: str = "DKIM-Signature"
+) -> str:
+    """``Name: tag=value; …`` folded before 78 columns, ``b=`` last (empty when unsigned);
+    also writes ARC-Message-Signature and ARC-Seal (RFC 8617 §4.1 uses the same tag-list)."""
+    lines = [name + ":"]
 
     def add(token: str, sep: str = " ") -> None:
         if len(lines[-1]) + len(sep) + len(token) > 76:
@@ -162,11 +165,11 @@ def _fold(tags: Sequence[tuple[str, str]], signature_b64: str = "") -> str:
         else:
             lines[-1] += sep + token
 
-    for name, value in tags:
-        parts = value.split(":") if name == "h" else [value]
+    for tag, value in tags:
+        parts = value.split(":") if tag == "h" else [value]
         for number, part in enumerate(parts):
             end = ";" if number == len(parts) - 1 else ":"
-            add(f"{name}={part}{end}" if number == 0 else part + end, " " if number == 0 else "")
+            add(f"{tag}={part}{end}" if number == 0 else part + end, " " if number == 0 else "")
     add("b=")
     if signature_b64:
         room = max(0, 76 - len(lines[-1]))
@@ -261,11 +264,11 @@ class Signer:
             if self.body_length:
                 tags.append(("l", str(len(body))))
             tags += [("h", ":".join(names)), ("bh", body_hash)]
-            unsigned = _fold(tags).encode("ascii")
+            unsigned = fold_signature(tags).encode("ascii")
             digest = base.copy()
             digest.update(_canon.header(unsigned + b"\r\n", self.header_canon)[:-2])
             signature = base64.b64encode(key.sign_digest(digest.digest())).decode()
-            out.append(_fold(tags, signature).encode("ascii") + b"\r\n")
+            out.append(fold_signature(tags, signature).encode("ascii") + b"\r\n")
         return out
 
     def sign_message(self, message: bytes, *, now: int | None = None) -> bytes:
