@@ -38,6 +38,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mailward._files import read_limited
 from mailward.auth.dkim import (
     Signer,
     SigningKey,
@@ -97,14 +98,10 @@ def register(commands: Any) -> None:
 
 def _read_message(name: str) -> bytes:
     try:
-        if name == "-":
-            data = sys.stdin.buffer.read(MAX_MESSAGE + 1)
-        else:
-            with open(name, "rb") as handle:
-                data = handle.read(MAX_MESSAGE + 1)
+        data = read_limited(name, MAX_MESSAGE)
     except OSError as exc:
         raise UsageError(f"cannot read {name}: {exc.strerror}") from None
-    if len(data) > MAX_MESSAGE:
+    if data is None:
         raise UsageError(f"{name}: the message is larger than {MAX_MESSAGE >> 20} MiB")
     return data
 

@@ -48,6 +48,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mailward._files import read_limited
 from mailward.errors import UsageError
 from mailward.records.dnssec import (
     DIGESTS,
@@ -163,11 +164,10 @@ def run_keygen(args: argparse.Namespace) -> int:
 
 def _read(path: Path) -> str:
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_ZONE + 1)
+        data = read_limited(path, MAX_ZONE)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    if len(data) > MAX_ZONE:
+    if data is None:
         raise UsageError(f"{path}: larger than {MAX_ZONE // 2**20} MiB")
     try:
         return data.decode("utf-8")

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mailward._files import read_limited
 from mailward.audit import lint as linter
 from mailward.cli._output import write_json, write_text
 from mailward.errors import UsageError
@@ -97,17 +98,12 @@ def _expand(paths: list[str]) -> list[str]:
 
 
 def _lint_path(path: str, origin: str | None) -> list[Finding]:
-    if path == "-":
-        data = sys.stdin.buffer.read(MAX_INPUT + 1)
-        name = "<stdin>"
-    else:
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(MAX_INPUT + 1)
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
-        name = path
-    if len(data) > MAX_INPUT:
+    name = "<stdin>" if path == "-" else path
+    try:
+        data = read_limited(path, MAX_INPUT)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+    if data is None:
         raise UsageError(f"{name}: larger than {MAX_INPUT // 2**20} MiB; not linted")
     text, problem = _decode(data, name)
     findings = [problem] if problem else []

@@ -54,6 +54,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from mailward._files import read_limited
 from mailward.errors import MailwardError
 from mailward.records.dnssec import (
     DnskeyRecord,
@@ -423,11 +424,10 @@ _BASENAME = re.compile(r"^K(?P<zone>.+\.)\+(?P<alg>\d{3})\+(?P<tag>\d{5})$")
 
 def _read_text(path: Path) -> str:
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_KEY_FILE + 1)
+        data = read_limited(path, MAX_KEY_FILE)
     except OSError as exc:
         raise KeyFileError(f"cannot read {path}: {exc.strerror}") from None
-    if len(data) > MAX_KEY_FILE:
+    if data is None:
         raise KeyFileError(f"{path}: larger than {MAX_KEY_FILE} bytes; not a key file")
     try:
         return data.decode("ascii")
