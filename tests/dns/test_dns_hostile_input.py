@@ -12,6 +12,7 @@ import dns.rrset
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from mailward.dns._wire import Reply
 from mailward.dns.resolver import Answer
 from mailward.dns.stub import StubResolver
 from mailward.dns.zonefiles import ZoneResolver
@@ -120,7 +121,7 @@ def test_any_reply_content(script: list[Turn], rdtype: str) -> None:
     turns = iter(script)
     data = {"A": "192.0.2.7", "TXT": '"data"', "NS": "ns.example."}[rdtype]
 
-    async def exchange(qname: object, *_: object) -> dns.message.Message:
+    async def exchange(qname: object, *_: object) -> Reply:
         rcode, flags, chain, has_data, noise, authority = next(turns, (2, 0, [], False, [], []))
         owner = str(qname)
         answer: Records = []
@@ -140,7 +141,7 @@ def test_any_reply_content(script: list[Turn], rdtype: str) -> None:
                 rrset = dns.rrset.from_text(name, 60, "IN", kind, rdata)
                 if not any(r.match(rrset.name, 1, rrset.rdtype, 0) for r in section):
                     section.append(rrset)
-        return dns.message.from_wire(response.to_wire())  # as a reply arrives
+        return Reply(response.to_wire())  # as a reply arrives
 
     resolver._exchange = exchange  # type: ignore[method-assign,assignment]
 

@@ -119,22 +119,66 @@ async def test_a_server_that_never_answers_is_a_quick_temperror() -> None:
     assert 0.55 < elapsed < 2.0
 
 
-async def test_garbage_is_a_malformed_reply(serve: Serve) -> None:
-    server, address = await serve(lambda query: b"\x00\x01garbage")
+async def test_a_damaged_reply_to_the_question_is_malformed(serve: Serve) -> None:
+    def damaged(query: dns.message.Message) -> bytes:
+        return reply(query, "example.com. 60 A 192.0.2.1").to_wire()[:-3]  # record cut short
+
+    server, address = await serve(damaged)
     resolver = StubResolver([address], timeout=0.3, retries=1)
-    with pytest.raises(TempError, match=r"malformed reply .* \(2 tries\)"):
+    with pytest.raises(TempError, match=r"malformed reply \(record .* past the end\) .*\(2 tries\)"):
         await resolver.query("example.com", "A")
     assert len(server.queries) == 2
 
 
-async def test_a_reply_to_another_question_is_malformed(serve: Serve) -> None:
-    def wrong_id(query: dns.message.Message) -> dns.message.Message:
-        response = reply(query, "example.com. 60 A 192.0.2.1")
-        response.id = (query.id + 1) % 65536
-        return response
+def _spoofed(query: dns.message.Message) -> list[bytes]:
+    """Datagrams an off-path attacker might send first: none may answer or fail the question."""
+    wrong_id = reply(query, "example.com. 60 A 203.0.113.66")
+    wrong_id.id = (query.id + 1) % 65536
+    other_question = reply(
+        dns.message.make_query("other.example", "A"), "other.example. 60 A 1.2.3.4"
+    )
+    other_question.id = query.id
+    not_a_response = reply(query, "example.com. 60 A 203.0.113.66")
+    not_a_response.flags &= ~dns.flags.QR
+    return [
+        b"\x00\x01garbage",
+        wrong_id.to_wire(),
+        other_question.to_wire(),
+        not_a_response.to_wire(),
+    ]
 
-    _, address = await serve(wrong_id)
-    with pytest.raises(TempError, match="malformed reply"):
+
+async def test_datagrams_that_do_not_answer_the_question_are_dropped(serve: Serve) -> None:
+    """RFC 5452 §9.1: ID, address and question must match, or the datagram is ignored."""
+    sent: list[bytes] = []
+
+    class Spoofer(FakeServer):
+        def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+            query = dns.message.from_wire(data)
+            assert self.transport is not None
+            for junk in _spoofed(query):
+                self.transport.sendto(junk, addr)
+            sent.append(data)
+            loop = asyncio.get_running_loop()
+            good = reply(query, "example.com. 60 A 192.0.2.1").to_wire()
+            loop.call_later(0.05, self.transport.sendto, good, addr)
+
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_datagram_endpoint(
+        lambda: Spoofer(lambda q: None, 0), local_addr=("127.0.0.1", 0)
+    )
+    try:
+        port = transport.get_extra_info("sockname")[1]
+        answer = await StubResolver([f"127.0.0.1:{port}"], timeout=1.0).query("example.com", "A")
+    finally:
+        transport.close()
+    assert [r.to_text() for r in answer.records] == ["192.0.2.1"]
+    assert len(sent) == 1
+
+
+async def test_only_junk_is_a_timeout_never_an_answer(serve: Serve) -> None:
+    _, address = await serve(lambda query: _spoofed(query)[1])
+    with pytest.raises(TempError, match=r"timeout from .* \(1 try\)"):
         await StubResolver([address], timeout=0.3, retries=0).query("example.com", "A")
 
 

@@ -39,8 +39,10 @@ CONFIGURATION PARAMETERS
         Positive TTLs are capped at one day, negative ones at three hours (RFC 2308 §5).
 
 SECURITY
-    Replies are hostile: they are accepted only from the address asked (others are ignored),
-    must match the question, and are parsed by dnspython; a reply that does not parse is a
+    Replies are hostile: a datagram counts as the reply only if it comes from the address and
+    port asked, carries the question's random ID and echoes the question (RFC 5452 §9.1);
+    anything else is dropped unread (see :mod:`._transport`). The reply is then read by the
+    bounds-checked :mod:`._wire` and dnspython's rdata classes; one that does not parse is a
     TempError. Chains are bounded by ``MAX_CNAME_CHAIN``, the cache by ``cache_size``.
 """
 
@@ -53,13 +55,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import dns.asyncquery
 import dns.exception
-import dns.flags
-import dns.message
 import dns.name
 import dns.rcode
-import dns.rdataclass
 import dns.rdatatype
 import dns.resolver
 import dns.rrset
@@ -72,7 +70,9 @@ from mailward.dns._question import (
     parse_rdtype,
     rdtype_text,
 )
-from mailward.dns._udp import UdpSockets
+from mailward.dns._transport import UdpChannels, tcp_exchange
+from mailward.dns._wire import AA, AD, TC, MalformedReply, Query, Reply, encode_query, key_of
+from mailward.dns._wire import Name as WireName
 from mailward.dns.options import format_nameserver, parse_nameserver
 from mailward.dns.resolver import Answer, Denial
 from mailward.errors import DNSError, NoAnswer, NXDomain, TempError, UsageError
@@ -84,7 +84,6 @@ MAX_POSITIVE_TTL = 86_400
 MAX_NEGATIVE_TTL = 3 * 3_600
 
 _Key = tuple[dns.name.Name, dns.rdatatype.RdataType, bool]
-_IN = dns.rdataclass.IN
 
 
 def system_nameservers(resolv_conf: str = "/etc/resolv.conf") -> list[tuple[str, int]]:
@@ -175,11 +174,11 @@ class StubResolver:
         self.retries = retries
         self._cache = _Cache(cache_size if cache else 0, clock)
         self._inflight: dict[_Key, asyncio.Future[Answer]] = {}
-        self._sockets = UdpSockets()
+        self._udp = UdpChannels()
 
     async def aclose(self) -> None:
         """Close the idle UDP sockets (the resolver stays usable; new ones are made)."""
-        await self._sockets.close()
+        await self._udp.close()
 
     def clear_cache(self) -> None:
         self._cache.clear()
@@ -232,18 +231,19 @@ class StubResolver:
         proofs: list[dns.rrset.RRset] = []  # dnssec: NSEC/NSEC3 of wildcard expansions
         authenticated = True
         current = qname
-        seen = {qname}
+        current_key = key_of(qname)
+        seen = {current_key}
         while True:
             reply = await self._exchange(current, qtype, dnssec, name, rdtype)
-            authenticated = authenticated and bool(reply.flags & dns.flags.AD)
+            authenticated = authenticated and bool(reply.flags & AD)
             if dnssec:
                 proofs.extend(_proof_rrsets(reply))
             moved = False
             while True:  # walk the chain inside this reply (RFC 1034 §4.3.2 step 3a)
-                data = reply.get_rrset(reply.answer, current, _IN, qtype)
+                data = reply.rrset(reply.answer, current_key, qtype)
                 if data is not None:
                     if dnssec:
-                        sigs.extend(_sigs(reply, current, qtype))
+                        sigs.extend(_sigs(reply, current_key, qtype))
                     return Answer(
                         qname=name_text(qname),
                         rdtype=rdtype_text(qtype),
@@ -257,32 +257,35 @@ class StubResolver:
                     )
                 cname = None
                 if qtype != dns.rdatatype.CNAME:
-                    cname = reply.get_rrset(reply.answer, current, _IN, dns.rdatatype.CNAME)
+                    cname = reply.rrset(reply.answer, current_key, dns.rdatatype.CNAME)
                 if cname is None:
                     break
                 cnames.append(cname)
                 if dnssec:
-                    sigs.extend(_sigs(reply, current, dns.rdatatype.CNAME))
+                    sigs.extend(_sigs(reply, current_key, dns.rdatatype.CNAME))
                 current = cname[0].target
-                if current in seen or len(cnames) > MAX_CNAME_CHAIN:
-                    what = "loop" if current in seen else f"longer than {MAX_CNAME_CHAIN}"
+                current_key = key_of(current)
+                if current_key in seen or len(cnames) > MAX_CNAME_CHAIN:
+                    what = "loop" if current_key in seen else f"longer than {MAX_CNAME_CHAIN}"
                     raise TempError(name, rdtype, f"CNAME {what} at {name_text(current)}")
-                seen.add(current)
+                seen.add(current_key)
                 moved = True
-            soa = _covering_soa(reply, current)
+            soa = reply.soa_ttls(current_key)
             denial = None
             if dnssec:
-                authority = tuple(r for r in reply.authority if r.rdtype != dns.rdatatype.NS)
-                denial = Denial(name_text(current), tuple(cnames), tuple(sigs), authority)
-            if reply.rcode() == dns.rcode.NXDOMAIN:
+                authority = [r for r in reply.authority if r.rdtype != dns.rdatatype.NS]
+                denial = Denial(
+                    name_text(current), tuple(cnames), tuple(sigs), tuple(reply.rrsets(authority))
+                )
+            if reply.rcode == dns.rcode.NXDOMAIN:
                 return _negative(NXDomain, qname, current, cnames, soa, denial)
             if soa is not None:
                 return _negative(NoAnswer, qname, current, cnames, soa, denial)
             if moved:
                 continue  # the server stopped at a target it does not serve: ask for that
             referral = next((r for r in reply.authority if r.rdtype == dns.rdatatype.NS), None)
-            if referral is not None and not reply.flags & dns.flags.AA:
-                where = name_text(referral.name)
+            if referral is not None and not reply.flags & AA:
+                where = name_text(dns.name.Name(referral.owner))
                 raise TempError(
                     name, rdtype, f"referral to {where}: the nameserver does not recurse"
                 )
@@ -296,12 +299,10 @@ class StubResolver:
         dnssec: bool,
         name: str,
         rdtype: str,
-    ) -> dns.message.Message:
+    ) -> Reply:
         """One question to the nameservers in turn; a reply with NOERROR or NXDOMAIN, or
         TempError naming what each nameserver did."""
-        query = dns.message.make_query(
-            qname, qtype, use_edns=0, payload=EDNS_PAYLOAD, want_dnssec=dnssec
-        )
+        query = encode_query(qname, qtype, edns=True, dnssec=dnssec)
         failures: dict[tuple[str, int], str] = {}  # what each server did last
         tries: dict[tuple[str, int], int] = {}
         alive = list(self.nameservers)
@@ -312,12 +313,13 @@ class StubResolver:
                 if isinstance(reply, str):
                     failures[server] = reply  # timeout, network, malformed: worth another try
                     continue
-                rcode = reply.rcode()
-                if rcode == dns.rcode.FORMERR and query.edns >= 0 and not dnssec:
+                rcode = reply.rcode
+                if rcode == dns.rcode.FORMERR and not dnssec:
                     # An old server that rejects EDNS: ask once more without it (RFC 6891 §7).
-                    retry = await self._ask(dns.message.make_query(qname, qtype), server)
+                    plain = encode_query(qname, qtype, edns=False, dnssec=False)
+                    retry = await self._ask(plain, server)
                     if not isinstance(retry, str):
-                        reply, rcode = retry, retry.rcode()
+                        reply, rcode = retry, retry.rcode
                 if rcode in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
                     return reply
                 failures[server] = dns.rcode.to_text(rcode)  # its answer: not asked again
@@ -334,59 +336,38 @@ class StubResolver:
                 details.append(f"{what} from {where} ({count} {'try' if count == 1 else 'tries'})")
         raise TempError(name, rdtype, "; ".join(details))
 
-    async def _ask(
-        self, query: dns.message.Message, server: tuple[str, int]
-    ) -> dns.message.Message | str:
-        """One try: the reply, or what went wrong in a few words."""
+    async def _ask(self, query: Query, server: tuple[str, int]) -> Reply | str:
+        """One try (over TCP again if the UDP reply was truncated): the reply, or what went
+        wrong in a few words."""
         host, port = server
-        pooled = await self._sockets.take(host)
-        clean = False
         try:
-            reply, _tcp = await dns.asyncquery.udp_with_fallback(
-                query,
-                host,
-                timeout=self.timeout,
-                port=port,
-                ignore_unexpected=True,
-                udp_sock=pooled.sock,
-            )
-            clean = True
-        except dns.exception.Timeout:
+            wire = await self._udp.exchange(query, host, port, self.timeout)
+            if wire[2] & (TC >> 8):
+                wire = await tcp_exchange(query, host, port, self.timeout)
+            return Reply(wire)
+        except TimeoutError:
             return "timeout"
         except EOFError:
             return "connection closed"
         except OSError as exc:
             return f"network error ({exc.strerror or exc})"
-        except (dns.exception.DNSException, ValueError) as exc:
+        except MalformedReply as exc:
             return f"malformed reply ({exc})"
-        finally:
-            await self._sockets.give(pooled, clean=clean)
-        return reply
 
 
-def _sigs(
-    reply: dns.message.Message, owner: dns.name.Name, covers: dns.rdatatype.RdataType
-) -> list[dns.rrset.RRset]:
-    sig = reply.get_rrset(reply.answer, owner, _IN, dns.rdatatype.RRSIG, covers)
+def _sigs(reply: Reply, owner: WireName, covers: dns.rdatatype.RdataType) -> list[dns.rrset.RRset]:
+    sig = reply.rrset(reply.answer, owner, dns.rdatatype.RRSIG, covers)
     return [] if sig is None else [sig]
 
 
-def _proof_rrsets(reply: dns.message.Message) -> list[dns.rrset.RRset]:
+def _proof_rrsets(reply: Reply) -> list[dns.rrset.RRset]:
     """The NSEC and NSEC3 RRsets of the authority section, with the RRSIGs over them."""
     kinds = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3)
     return [
         rrset
-        for rrset in reply.authority
+        for rrset in reply.rrsets(reply.authority)
         if rrset.rdtype in kinds or (rrset.rdtype == dns.rdatatype.RRSIG and rrset.covers in kinds)
     ]
-
-
-def _covering_soa(reply: dns.message.Message, name: dns.name.Name) -> dns.rrset.RRset | None:
-    """The SOA of the zone holding ``name`` in the authority section, if there is one."""
-    for rrset in reply.authority:
-        if rrset.rdtype == dns.rdatatype.SOA and name.is_subdomain(rrset.name):
-            return rrset
-    return None
 
 
 def _negative(
@@ -394,13 +375,13 @@ def _negative(
     qname: dns.name.Name,
     end: dns.name.Name,
     cnames: list[dns.rrset.RRset],
-    soa: dns.rrset.RRset | None,
+    soa: tuple[int, int] | None,
     denial: Denial | None = None,
 ) -> _Negative:
     """A negative outcome, kept for the SOA's negative TTL (RFC 2308 §5), at most the chain's."""
     what = "no such name" if error is NXDomain else "no such record"
     detail = what if end == qname else f"CNAME chain ends at {name_text(end)}: {what}"
     ttl = 0
-    if soa is not None and len(soa):
-        ttl = min(soa.ttl, soa[0].minimum, MAX_NEGATIVE_TTL, *(c.ttl for c in cnames))
+    if soa is not None:
+        ttl = min(*soa, MAX_NEGATIVE_TTL, *(c.ttl for c in cnames))
     return _Negative(error, detail, ttl, denial)

@@ -1,0 +1,159 @@
+"""Sending a question and getting its reply: UDP channels shared by questions, and TCP.
+
+UDP: a few sockets per address family ("channels") each carry many questions at once; a reply
+goes to the question with the same ID, from the address and port asked, that echoes the
+question (RFC 5452 §9.1). Anything else arriving is dropped unread, as spoofed or late, so a
+stray packet can neither answer a question nor fail it. IDs come from the system's CSPRNG and
+never repeat among one channel's open questions to a server; a channel carries at most
+``MAX_USES`` questions and is then replaced by a fresh socket with a new ephemeral port, so
+the source port keeps changing (RFC 5452 §9.2). Making a socket costs more than a question on
+a nearby server, hence the sharing; several channels, hence several ports at any time.
+
+TCP (RFC 7766): one connection per question, for replies that were truncated over UDP.
+
+Channels belong to the event loop that made them; used from another loop, the pool starts
+afresh. Failures are exceptions: ``TimeoutError``, ``OSError`` (``EOFError`` for a TCP
+connection closed early), ``MalformedReply`` for a TCP reply to another question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import socket
+from typing import Any, cast
+
+from mailward.dns._wire import MalformedReply, Query
+
+CHANNELS = 4
+MAX_USES = 512
+
+_Waiter = tuple[Query, "asyncio.Future[bytes]"]
+
+
+class _Channel(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.transport: asyncio.DatagramTransport | None = None
+        self.waiting: dict[tuple[int, str, int], _Waiter] = {}
+        self.uses = 0
+        self.retired = False
+        self._sending: asyncio.Future[bytes] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if len(data) < 12:
+            return
+        waiter = self.waiting.get((data[0] << 8 | data[1], addr[0], addr[1]))
+        if waiter is None:
+            return
+        query, future = waiter
+        if query.answered_by(data) and not future.done():
+            future.set_result(data)
+
+    def error_received(self, exc: Exception) -> None:
+        # Unconnected UDP sockets report only errors of the send in progress (e.g. no route);
+        # later ICMP errors are not delivered, and the question times out.
+        if self._sending is not None and not self._sending.done():
+            self._sending.set_exception(exc)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for _query, future in self.waiting.values():
+            if not future.done():
+                future.set_exception(exc or OSError("socket closed"))
+
+    async def exchange(self, query: Query, host: str, port: int, timeout: float) -> bytes:
+        assert self.transport is not None
+        loop = asyncio.get_running_loop()
+        qid = secrets.randbits(16)
+        while (qid, host, port) in self.waiting:
+            qid = secrets.randbits(16)
+        key = (qid, host, port)
+        future: asyncio.Future[bytes] = loop.create_future()
+        self.waiting[key] = (query, future)
+        self.uses += 1
+        timer = loop.call_later(timeout, _expire, future)
+        try:
+            self._sending = future
+            try:
+                self.transport.sendto(query.with_id(qid), (host, port))
+            finally:
+                self._sending = None
+            return await future
+        finally:
+            timer.cancel()
+            del self.waiting[key]
+            if self.retired and not self.waiting:
+                self.transport.close()
+
+
+def _expire(future: asyncio.Future[bytes]) -> None:
+    if not future.done():
+        future.set_exception(TimeoutError())
+
+
+class UdpChannels:
+    """The UDP sockets of one resolver."""
+
+    def __init__(self) -> None:
+        self._channels: dict[int, list[_Channel]] = {}
+        self._turn = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def exchange(self, query: Query, host: str, port: int, timeout: float) -> bytes:
+        """The reply to ``query`` from ``host``:``port``; TimeoutError or OSError."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        channel = await self._channel(family)
+        return await channel.exchange(query, host, port, timeout)
+
+    async def _channel(self, family: int) -> _Channel:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._forget()  # sockets of another (finished) loop cannot be used here
+            self._loop = loop
+        channels = self._channels.setdefault(family, [])
+        self._turn += 1
+        if len(channels) >= CHANNELS:
+            channel = channels[self._turn % len(channels)]
+            if channel.uses < MAX_USES:
+                return channel
+            channel.retired = True  # closes itself when its last question is answered
+            channels.remove(channel)
+            if not channel.waiting and channel.transport is not None:
+                channel.transport.close()
+        _transport, fresh = await loop.create_datagram_endpoint(
+            _Channel, family=family, proto=socket.IPPROTO_UDP
+        )
+        channels.append(fresh)
+        return fresh
+
+    def _forget(self) -> None:
+        for channels in self._channels.values():
+            for channel in channels:
+                if channel.transport is not None:
+                    with contextlib.suppress(RuntimeError):  # its loop is closed
+                        channel.transport.close()
+        self._channels.clear()
+
+    async def close(self) -> None:
+        self._forget()
+
+
+async def tcp_exchange(query: Query, host: str, port: int, timeout: float) -> bytes:
+    """The reply to ``query`` over a new TCP connection (RFC 7766 §8: two-octet length)."""
+    wire = query.with_id(secrets.randbits(16))
+    async with asyncio.timeout(timeout):
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(len(wire).to_bytes(2, "big") + wire)
+            size = int.from_bytes(await reader.readexactly(2), "big")
+            reply = await reader.readexactly(size)
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+    if reply[:2] != wire[:2] or not query.answered_by(reply):
+        raise MalformedReply("the TCP reply answers another question")
+    return reply
