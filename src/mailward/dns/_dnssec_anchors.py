@@ -16,6 +16,7 @@ naming the file.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -61,7 +62,7 @@ class TrustAnchors:
     @classmethod
     def root(cls) -> TrustAnchors:
         """The IANA root KSKs (see the module doc)."""
-        return cls.from_text(ROOT_ANCHORS_TEXT, source="the IANA root KSKs (built in)")
+        return _root_anchors()
 
     @classmethod
     def from_text(cls, text: str, *, source: str = "the given trust anchors") -> TrustAnchors:
@@ -110,3 +111,9 @@ class TrustAnchors:
         if any(line.lstrip().upper().startswith("$INCLUDE") for line in text.splitlines()):
             raise UsageError(f"{path}: $INCLUDE is not allowed in a trust anchor file")
         return cls.from_text(text, source=str(path))
+
+
+@functools.cache
+def _root_anchors() -> TrustAnchors:
+    # Read once: every audit asks for them, and TrustAnchors is immutable.
+    return TrustAnchors.from_text(ROOT_ANCHORS_TEXT, source="the IANA root KSKs (built in)")

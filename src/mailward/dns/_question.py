@@ -12,6 +12,7 @@ programming or configuration error and raises :class:`~mailward.errors.UsageErro
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import dns.exception
@@ -25,6 +26,7 @@ MAX_CNAME_CHAIN = 16
 """How many CNAMEs one answer may chase before it counts as a loop (as BIND and Unbound do)."""
 
 
+@functools.lru_cache(maxsize=256)
 def parse_rdtype(rdtype: str) -> dns.rdatatype.RdataType:
     """``"txt"`` → ``TXT``; :class:`UsageError` for a type that does not exist."""
     try:
@@ -35,14 +37,26 @@ def parse_rdtype(rdtype: str) -> dns.rdatatype.RdataType:
 
 def parse_qname(name: str, rdtype: str) -> dns.name.Name:
     """The absolute name for ``name`` (a final dot is implied); NXDomain if it cannot exist."""
-    text = name.strip()
+    return parse_question_name(name, rdtype)[0]
+
+
+def parse_question_name(name: str, rdtype: str) -> tuple[dns.name.Name, str]:
+    """:func:`parse_qname` and the name's :func:`name_text`, for keys and answers."""
     try:
-        if text in ("", "."):
-            return dns.name.root
-        return dns.name.from_text(text if text.endswith(".") else text + ".")
+        return _parse_name(name.strip())
     except (dns.exception.DNSException, UnicodeError, ValueError) as exc:
         reason = str(exc) or type(exc).__name__
         raise NXDomain(name, rdtype, f"not a valid domain name ({reason})") from None
+
+
+# An audit asks about the same few names many times; parsing and printing a name cost more
+# than the rest of a cache hit. (Invalid names raise and are not kept.)
+@functools.lru_cache(maxsize=8192)
+def _parse_name(text: str) -> tuple[dns.name.Name, str]:
+    if text in ("", "."):
+        return dns.name.root, "."
+    name = dns.name.from_text(text if text.endswith(".") else text + ".")
+    return name, name_text(name)
 
 
 def name_text(name: dns.name.Name) -> str:

@@ -56,7 +56,12 @@ _SOA = dns.rdatatype.SOA
 _HEADER = struct.Struct("!HHHHHH")
 _FIXED = struct.Struct("!HHIH")  # type, class, TTL, data length
 _DO = 0x8000  # in the OPT record's TTL field (RFC 3225 §3)
-_MAX_TTL = 0x7FFFFFFF  # RFC 2181 §8: a TTL with the top bit set means zero
+_MAX_TTL = 0x7FFFFFFF
+# Types whose data holds no name, so no compression pointer: two records hold the same data
+# exactly when they hold the same bytes.
+_NAME_FREE = frozenset(
+    dns.rdatatype.from_text(t) for t in ("A", "AAAA", "TXT", "SPF", "DS", "DNSKEY", "TLSA", "CAA")
+)  # RFC 2181 §8: a TTL with the top bit set means zero
 
 
 def _rdtype(value: int) -> dns.rdatatype.RdataType:
@@ -213,7 +218,28 @@ class Reply:
         self, records: list[WireRecord], owner: Name, rdtype: int, covers: int = 0
     ) -> dns.rrset.RRset | None:
         """The class-IN RRset ``owner``/``rdtype`` (RRSIGs: those covering ``covers``)."""
-        found = [
+        found = self._find(records, owner, rdtype, covers)
+        return self._build(found) if found else None
+
+    def records(
+        self, records: list[WireRecord], owner: Name, rdtype: int
+    ) -> tuple[tuple[dns.rdata.Rdata, ...], int]:
+        """The data of the class-IN records ``owner``/``rdtype``, each once, and their
+        smallest TTL: :meth:`rrset` without building the set (hashing each rdata costs
+        more than reading it)."""
+        found = self._find(records, owner, rdtype, 0)
+        ttl = min((r.ttl for r in found), default=0)
+        if dns.rdatatype.is_singleton(_rdtype(rdtype)):
+            found = found[-1:]  # as a dnspython RRset keeps one CNAME or SOA: the last
+        if rdtype in _NAME_FREE:  # equal data is equal bytes: no rdata need be hashed
+            distinct = {self.wire[r.start : r.start + r.length]: r for r in found}
+            return tuple(self.rdata(r) for r in distinct.values()), ttl
+        return tuple(dict.fromkeys(self.rdata(r) for r in found)), ttl
+
+    def _find(
+        self, records: list[WireRecord], owner: Name, rdtype: int, covers: int
+    ) -> list[WireRecord]:
+        return [
             r
             for r in records
             if r.rdtype == rdtype
@@ -221,7 +247,6 @@ class Reply:
             and r.rdclass == _IN
             and (rdtype != _RRSIG or self.covers(r) == covers)
         ]
-        return self._build(found) if found else None
 
     def rrsets(self, records: list[WireRecord]) -> list[dns.rrset.RRset]:
         """All class-IN RRsets of a section, in the order they first appear."""
@@ -242,15 +267,18 @@ class Reply:
 
     def soa_ttls(self, name: Name) -> tuple[int, int] | None:
         """The TTL and MINIMUM of the authority section's SOA for the zone holding ``name``
-        (what a negative answer may be kept for, RFC 2308 §5), if there is one."""
-        for record in self.authority:
-            owner = record.owner
-            if (
-                record.rdtype == _SOA
-                and record.rdclass == _IN
-                and name[len(name) - len(owner) :] == owner
-                and record.length >= 22
-            ):
-                end = record.start + record.length
-                return record.ttl, int.from_bytes(self.wire[end - 4 : end], "big")
-        return None
+        (what a negative answer may be kept for, RFC 2308 §5), if there is one. Should a
+        server send several, they are read as one RRset: the smallest TTL, the last record."""
+        soas = [
+            r
+            for r in self.authority
+            if r.rdtype == _SOA
+            and r.rdclass == _IN
+            and r.length >= 22
+            and name[len(name) - len(r.owner) :] == r.owner
+        ]
+        if not soas:
+            return None
+        chosen = [r for r in soas if r.owner == soas[0].owner]
+        end = chosen[-1].start + chosen[-1].length
+        return min(r.ttl for r in chosen), int.from_bytes(self.wire[end - 4 : end], "big")

@@ -64,9 +64,8 @@ import dns.rrset
 
 from mailward.dns._question import (
     MAX_CNAME_CHAIN,
-    min_ttl,
     name_text,
-    parse_qname,
+    parse_question_name,
     parse_rdtype,
     rdtype_text,
 )
@@ -83,7 +82,7 @@ EDNS_PAYLOAD = 1232
 MAX_POSITIVE_TTL = 86_400
 MAX_NEGATIVE_TTL = 3 * 3_600
 
-_Key = tuple[dns.name.Name, dns.rdatatype.RdataType, bool]
+_Key = tuple[str, dns.rdatatype.RdataType, bool]  # the name as name_text() writes it
 
 
 def system_nameservers(resolv_conf: str = "/etc/resolv.conf") -> list[tuple[str, int]]:
@@ -186,8 +185,8 @@ class StubResolver:
     async def query(self, name: str, rdtype: str, *, dnssec: bool = False) -> Answer:
         """Answer ``name``/``rdtype``, or raise NXDomain, NoAnswer or TempError."""
         qtype = parse_rdtype(rdtype)
-        qname = parse_qname(name, rdtype)
-        key = (qname, qtype, dnssec)
+        qname, text = parse_question_name(name, rdtype)
+        key = (text, qtype, dnssec)
         cached = self._cache.get(key)
         if isinstance(cached, _Negative):
             raise cached.error(name, rdtype, cached.detail, denial=cached.denial)
@@ -195,7 +194,7 @@ class StubResolver:
             return cached
         shared = self._inflight.get(key)
         if shared is None:
-            shared = asyncio.ensure_future(self._resolve(key, name, rdtype))
+            shared = asyncio.ensure_future(self._resolve(key, qname, name, rdtype))
             self._inflight[key] = shared
             shared.add_done_callback(lambda done: self._finished(key, done))
         try:
@@ -209,8 +208,9 @@ class StubResolver:
         if not done.cancelled():
             done.exception()  # retrieved here, so an unawaited failure is not logged as lost
 
-    async def _resolve(self, key: _Key, name: str, rdtype: str) -> Answer:
-        outcome = await self._chase(*key, name, rdtype)
+    async def _resolve(self, key: _Key, qname: dns.name.Name, name: str, rdtype: str) -> Answer:
+        text, qtype, dnssec = key
+        outcome = await self._chase(qname, text, qtype, dnssec, name, rdtype)
         if isinstance(outcome, _Negative):
             self._cache.put(key, outcome, outcome.ttl)
             raise outcome.error(name, rdtype, outcome.detail, denial=outcome.denial)
@@ -220,6 +220,7 @@ class StubResolver:
     async def _chase(
         self,
         qname: dns.name.Name,
+        qname_text: str,
         qtype: dns.rdatatype.RdataType,
         dnssec: bool,
         name: str,
@@ -230,7 +231,7 @@ class StubResolver:
         sigs: list[dns.rrset.RRset] = []
         proofs: list[dns.rrset.RRset] = []  # dnssec: NSEC/NSEC3 of wildcard expansions
         authenticated = True
-        current = qname
+        current, current_text = qname, qname_text
         current_key = key_of(qname)
         seen = {current_key}
         while True:
@@ -240,16 +241,16 @@ class StubResolver:
                 proofs.extend(_proof_rrsets(reply))
             moved = False
             while True:  # walk the chain inside this reply (RFC 1034 §4.3.2 step 3a)
-                data = reply.rrset(reply.answer, current_key, qtype)
-                if data is not None:
+                records, ttl = reply.records(reply.answer, current_key, qtype)
+                if records:
                     if dnssec:
                         sigs.extend(_sigs(reply, current_key, qtype))
                     return Answer(
-                        qname=name_text(qname),
+                        qname=qname_text,
                         rdtype=rdtype_text(qtype),
-                        name=name_text(current),
-                        records=tuple(data),
-                        ttl=min(min_ttl((*cnames, data, *sigs)), MAX_POSITIVE_TTL),
+                        name=current_text,
+                        records=records,
+                        ttl=min(ttl, MAX_POSITIVE_TTL, *(rrset.ttl for rrset in (*cnames, *sigs))),
                         cnames=tuple(cnames),
                         rrsigs=tuple(sigs),
                         authenticated=authenticated,
@@ -264,10 +265,10 @@ class StubResolver:
                 if dnssec:
                     sigs.extend(_sigs(reply, current_key, dns.rdatatype.CNAME))
                 current = cname[0].target
-                current_key = key_of(current)
+                current_key, current_text = key_of(current), name_text(current)
                 if current_key in seen or len(cnames) > MAX_CNAME_CHAIN:
                     what = "loop" if current_key in seen else f"longer than {MAX_CNAME_CHAIN}"
-                    raise TempError(name, rdtype, f"CNAME {what} at {name_text(current)}")
+                    raise TempError(name, rdtype, f"CNAME {what} at {current_text}")
                 seen.add(current_key)
                 moved = True
             soa = reply.soa_ttls(current_key)
@@ -275,12 +276,13 @@ class StubResolver:
             if dnssec:
                 authority = [r for r in reply.authority if r.rdtype != dns.rdatatype.NS]
                 denial = Denial(
-                    name_text(current), tuple(cnames), tuple(sigs), tuple(reply.rrsets(authority))
+                    current_text, tuple(cnames), tuple(sigs), tuple(reply.rrsets(authority))
                 )
+            end = current_text if cnames else None  # where the chain ended, if there was one
             if reply.rcode == dns.rcode.NXDOMAIN:
-                return _negative(NXDomain, qname, current, cnames, soa, denial)
+                return _negative(NXDomain, end, cnames, soa, denial)
             if soa is not None:
-                return _negative(NoAnswer, qname, current, cnames, soa, denial)
+                return _negative(NoAnswer, end, cnames, soa, denial)
             if moved:
                 continue  # the server stopped at a target it does not serve: ask for that
             referral = next((r for r in reply.authority if r.rdtype == dns.rdatatype.NS), None)
@@ -290,7 +292,7 @@ class StubResolver:
                     name, rdtype, f"referral to {where}: the nameserver does not recurse"
                 )
             # NODATA without an SOA (RFC 2308 §2.2 type 3): believed, but not cached.
-            return _negative(NoAnswer, qname, current, cnames, None, denial)
+            return _negative(NoAnswer, end, cnames, None, denial)
 
     async def _exchange(
         self,
@@ -363,24 +365,21 @@ def _sigs(reply: Reply, owner: WireName, covers: dns.rdatatype.RdataType) -> lis
 def _proof_rrsets(reply: Reply) -> list[dns.rrset.RRset]:
     """The NSEC and NSEC3 RRsets of the authority section, with the RRSIGs over them."""
     kinds = (dns.rdatatype.NSEC, dns.rdatatype.NSEC3)
-    return [
-        rrset
-        for rrset in reply.rrsets(reply.authority)
-        if rrset.rdtype in kinds or (rrset.rdtype == dns.rdatatype.RRSIG and rrset.covers in kinds)
-    ]
+    return reply.rrsets(
+        [r for r in reply.authority if r.rdtype in kinds or reply.covers(r) in kinds]
+    )
 
 
 def _negative(
     error: type[NXDomain] | type[NoAnswer],
-    qname: dns.name.Name,
-    end: dns.name.Name,
+    end: str | None,
     cnames: list[dns.rrset.RRset],
     soa: tuple[int, int] | None,
     denial: Denial | None = None,
 ) -> _Negative:
     """A negative outcome, kept for the SOA's negative TTL (RFC 2308 §5), at most the chain's."""
     what = "no such name" if error is NXDomain else "no such record"
-    detail = what if end == qname else f"CNAME chain ends at {name_text(end)}: {what}"
+    detail = what if end is None else f"CNAME chain ends at {end}: {what}"
     ttl = 0
     if soa is not None:
         ttl = min(*soa, MAX_NEGATIVE_TTL, *(c.ttl for c in cnames))
