@@ -11,9 +11,13 @@ computed once through :meth:`AuditContext.memo`.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import dns.rdata
+from dns.rdtypes.txtbase import TXTBase
 
 from mailward.audit.domain import Domain
 from mailward.codes import Severity, define
@@ -99,11 +103,22 @@ class Lookup:
     def describe(self) -> str:
         """``name TYPE: outcome`` for evidence lines."""
         if self.answer is not None:
-            values = "; ".join(r.to_text() for r in self.answer.records)
+            values = "; ".join(rdata_text(r) for r in self.answer.records)
             return f"{self.name} {self.rdtype}: {values}"
         return (
             f"{self.name} {self.rdtype}: {self.status}{f' ({self.detail})' if self.detail else ''}"
         )
+
+
+_PLAIN = re.compile(rb"[\x20\x21\x23-\x5b\x5d-\x7e]*")  # printable ASCII but " and \
+
+
+def rdata_text(record: dns.rdata.Rdata) -> str:
+    """``record.to_text()``; TXT strings that need no escape are written without dnspython's
+    character-by-character escaping (a DKIM key is hundreds of characters), same text."""
+    if isinstance(record, TXTBase) and all(_PLAIN.fullmatch(s) for s in record.strings):
+        return " ".join(f'"{s.decode("ascii")}"' for s in record.strings)
+    return record.to_text()
 
 
 @dataclass

@@ -89,8 +89,13 @@ def _suggest(host: str) -> str:
     return host or "the domain part"
 
 
+_DOTTED_DECIMAL = re.compile(r"[0-9.]+")
+
+
 def is_ip_address(text: str) -> bool:
     """Whether ``text`` is an IPv4 or IPv6 address (written where a host name belongs)."""
+    if ":" not in text and not _DOTTED_DECIMAL.fullmatch(text):
+        return False  # IPv6 has a ':', IPv4 only digits and dots: most host names end here
     try:
         ipaddress.ip_address(text)
     except ValueError:

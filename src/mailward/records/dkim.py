@@ -12,7 +12,8 @@ A TXT record published as several strings is read with the strings joined with n
 SECURITY: input is hostile (any domain's TXT record, any message's header). Tag lists are split
 in one linear pass; numbers are read only up to their RFC lengths (``t=``/``x=`` 12 digits,
 ``l=`` 76) so no huge integers are built; a key reaches ``cryptography`` only when it is at
-most :data:`MAX_KEY_OCTETS` octets.
+most :data:`MAX_KEY_OCTETS` octets. Parsed key records are remembered by text in a bounded memo
+(:mod:`._cache`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from mailward.codes import Diagnostic, Severity, define
+from mailward.records._cache import by_text
 from mailward.records._suggest import did_you_mean, hint
 from mailward.records._taglist import Tag, format_taglist, parse_taglist
 
@@ -233,6 +235,7 @@ def _unquote(text: str) -> str | None:
     return re.sub(r"\\([0-9]{3}|.)", lambda m: chr(int(m[1])) if len(m[1]) == 3 else m[1], joined)
 
 
+@by_text  # pure, and its record immutable: one parse per text
 def parse_key(text: str) -> DkimKey:
     """Parse a DKIM key record (the joined TXT value); never raises."""
     joined = _unquote(text)

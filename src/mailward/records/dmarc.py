@@ -10,7 +10,8 @@ syntax that reporters ignore, parsed here so old records still read cleanly.
 
 SECURITY: input is hostile DNS text. The tag-list split is linear (:mod:`._taglist`), input
 beyond ``MAX_TEXT`` characters is reported and cut, and every number is bounded in digits
-before it is converted.
+before it is converted. Parsed records are remembered by text in a bounded memo
+(:mod:`._cache`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from mailward.codes import Diagnostic, Severity, define
+from mailward.records._cache import by_text
 from mailward.records._suggest import did_you_mean
 from mailward.records._taglist import Tag, TagList, format_taglist, parse_taglist
 
@@ -347,6 +349,7 @@ _TAG_MISTAKES = {
 }  # fmt: skip
 
 
+@by_text  # pure, and its record immutable: one parse per text
 def parse(text: str) -> DmarcRecord:
     """Parse a DMARC TXT value (its strings already joined); never raises."""
     problems: list[Diagnostic] = []

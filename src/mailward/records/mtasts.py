@@ -8,7 +8,8 @@ CRLF, as the §3.2 ABNF allows (erratum 6253).
 SECURITY: input is hostile (a TXT record from any domain's DNS, a policy fetched from any
 HTTPS server). The policy is read up to :data:`MAX_POLICY_OCTETS` (64 KiB, the cap senders
 apply to the fetch); longer text is reported and the rest ignored. Both parsers are single
-linear passes and never raise.
+linear passes and never raise. Parsed TXT records are remembered by text in a bounded
+memo (:mod:`._cache`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from mailward.codes import Diagnostic, Severity, define
+from mailward.records._cache import by_text
 from mailward.records._suggest import did_you_mean
 from mailward.records._taglist import format_taglist, parse_taglist, version_problem
 
@@ -82,6 +84,7 @@ class MtaStsRecord:
         return format_taglist([("v", self.version), ("id", self.policy_id), *self.extensions])
 
 
+@by_text  # pure, and its record immutable: one parse per text
 def parse_record(text: str) -> MtaStsRecord:
     """Parse the ``_mta-sts`` TXT value; never raises."""
     taglist = parse_taglist(text, syntax=RECORD_SYNTAX)

@@ -10,7 +10,8 @@ the explanation text that ``exp=`` points to.
 SECURITY: input is hostile DNS text. Parsing is one linear pass over at most ``MAX_TEXT``
 characters (what one TXT RRset can carry); longer input is reported and cut. Numbers are
 bounded before they are converted (a CIDR length has at most 3 digits, a macro transformer at
-most 9), and no regular expression here can backtrack over unbounded input.
+most 9), and no regular expression here can backtrack over unbounded input. Parsed records
+are remembered by text in a bounded memo (:mod:`._cache`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from enum import StrEnum
 import idna
 
 from mailward.codes import Diagnostic, Severity, define
+from mailward.records._cache import by_text
 from mailward.records._spfmacro import (
     MacroEscape,
     MacroExpand,
@@ -448,6 +450,7 @@ def _version(token: str) -> tuple[str | None, str | None]:
     return f"'{token}' is not the SPF version; write v=spf1", fix
 
 
+@by_text  # pure, and its record immutable: one parse per text
 def parse(text: str) -> SpfRecord:
     """Parse an SPF TXT value (its strings already joined); never raises."""
     diagnostics: list[Diagnostic] = []

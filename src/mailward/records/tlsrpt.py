@@ -5,6 +5,7 @@ or ``https:`` URIs; other tags are extensions and are ignored), §3.1 (reporting
 
 SECURITY: input is hostile (a TXT record from any domain's DNS). The tag list is split in one
 linear pass; URIs are only matched against fixed patterns, never fetched or resolved.
+Parsed records are remembered by text in a bounded memo (:mod:`._cache`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from mailward.codes import Diagnostic, Severity, define
+from mailward.records._cache import by_text
 from mailward.records._suggest import did_you_mean
 from mailward.records._taglist import format_taglist, parse_taglist, version_problem
 
@@ -44,6 +46,7 @@ class TlsRptRecord:
         return format_taglist(pairs)
 
 
+@by_text  # pure, and its record immutable: one parse per text
 def parse(text: str) -> TlsRptRecord:
     """Parse the ``_smtp._tls`` TXT value; never raises."""
     taglist = parse_taglist(text, syntax=SYNTAX)

@@ -16,13 +16,14 @@ selector is asked only when it makes a valid DNS name.
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from mailward.audit.checks.dmarc import owner_of, record_findings, txt_line
 from mailward.audit.context import AuditContext, Lookup
-from mailward.audit.orgdomain import decode, valid_name
+from mailward.audit.orgdomain import MAX_NAME, decode, valid_name
 from mailward.audit.registry import check
 from mailward.codes import Severity, define
 from mailward.findings import Finding
@@ -129,7 +130,7 @@ async def dkim_keys(ctx: AuditContext) -> list[Finding]:
     selectors = given or guessed_selectors()
     findings: list[Finding] = []
     names = {s: f"{s}._domainkey.{ctx.name}" for s in selectors}
-    askable = [s for s in selectors if _SELECTOR.match(s) and valid_name(names[s])]
+    askable = _askable(selectors, names, f"_domainkey.{ctx.name}")
     for selector in (s for s in given if s not in askable):
         findings.append(
             Finding.of(
@@ -164,6 +165,21 @@ async def dkim_keys(ctx: AuditContext) -> list[Finding]:
     if usable and not bad:
         findings.append(_ok(ctx, usable, given))
     return findings
+
+
+def _askable(selectors: tuple[str, ...], names: dict[str, str], suffix: str) -> list[str]:
+    """The selectors whose name is a valid DNS name: :func:`valid_name` of each whole name,
+    with the ``_domainkey.<domain>`` part they share checked once (a name is valid when all
+    its labels are and it is short enough)."""
+    if not valid_name(suffix):
+        return []
+    return [s for s in selectors if _valid_selector(s) and len(names[s]) <= MAX_NAME]
+
+
+@functools.lru_cache(maxsize=256)  # the same 27 guessed selectors for every domain
+def _valid_selector(selector: str) -> bool:
+    """A selector that can begin a DNS name: its labels are valid (see :func:`valid_name`)."""
+    return bool(_SELECTOR.match(selector)) and valid_name(selector)
 
 
 def _clean(selector: str) -> str:

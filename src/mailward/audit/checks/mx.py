@@ -105,17 +105,18 @@ async def mail_hosts(ctx: AuditContext) -> list[MailHost]:
     async def compute() -> list[MailHost]:
         lookup = await mx_lookup(ctx)
         hosts = []
-        for record in sorted(lookup.records, key=lambda r: (r.preference, str(r.exchange))):
-            name = record.exchange.to_text().rstrip(".").lower()
+        written = sorted((r.preference, r.exchange.to_text()) for r in lookup.records)
+        for preference, exchange in written:
+            name = exchange.rstrip(".").lower()
             if not name:
                 continue
             if is_ip_address(name):  # mx.target-is-ip: nothing to look up
-                hosts.append(MailHost(record.preference, name, ()))
+                hosts.append(MailHost(preference, name, ()))
                 continue
             v4, v6 = await ctx.lookup(name, "A"), await ctx.lookup(name, "AAAA")
             addresses = tuple(r.to_text() for lk in (v4, v6) for r in lk.records)
             cname = any(lk.answer is not None and lk.answer.cnames for lk in (v4, v6))
-            hosts.append(MailHost(record.preference, name, addresses, cname))
+            hosts.append(MailHost(preference, name, addresses, cname))
         return hosts
 
     return await ctx.memo("mx.hosts", compute)

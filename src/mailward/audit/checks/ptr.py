@@ -53,7 +53,7 @@ async def reverse_dns(ctx: AuditContext) -> list[Finding]:
     checked = 0
     for host in await mail_hosts(ctx):
         for address in host.addresses:
-            reverse = dns.reversename.from_address(address).to_text().rstrip(".")
+            reverse = _reverse_name(address)
             lookup = await ctx.lookup(reverse, "PTR")
             if lookup.failed:
                 continue
@@ -92,5 +92,13 @@ async def _confirms(ctx: AuditContext, names: list[str], address: str) -> bool:
     return False
 
 
+def _reverse_name(address: str) -> str:
+    """The PTR name of an address (RFC 1035 §3.5, RFC 3596 §2.5), without the final dot."""
+    if ":" not in address:  # the standard library's is the same text, and cheaper
+        return ipaddress.IPv4Address(address).reverse_pointer
+    # dnspython's also puts an IPv4-mapped IPv6 address under in-addr.arpa
+    return dns.reversename.from_address(address).to_text().rstrip(".")
+
+
 def _same(a: str, b: str) -> bool:
-    return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    return a == b or ipaddress.ip_address(a) == ipaddress.ip_address(b)
