@@ -50,6 +50,24 @@ def test_bulk_jsonl_with_a_bad_line_keeps_going(
     assert status == 1  # the bad line is an error finding
 
 
+def test_bulk_on_processes_reports_what_one_process_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listing = tmp_path / "domains.txt"
+    listing.write_text("good.test\nnull.mx.test\nnomx.mx.test\nwww.example.com/\ngood.test\n")
+
+    def run(*extra: str) -> tuple[int, list[dict[str, object]]]:
+        status = main(
+            ["check", *zones(*SCENARIOS), "-f", str(listing), "--format", "jsonl", *extra]
+        )
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        for line in lines:
+            del line["checked_at"]
+        return status, sorted(lines, key=lambda line: json.dumps(line, sort_keys=True))
+
+    assert run("--processes", "3") == run()
+
+
 def test_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "report.json"
     main(["check", *zones(*SCENARIOS), "--format", "json", "-o", str(out), "good.test"])
@@ -65,6 +83,7 @@ def test_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         ["check", "--zone", ZONE, "--nameserver", "127.0.0.1", "example.com"],
         ["check", "-f", "/nonexistent/list.txt"],
         ["check", "--concurrency", "0", "example.com", "--zone", ZONE],
+        ["check", "--processes", "0", "example.com", "--zone", ZONE],
     ],
 )
 def test_could_not_run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:

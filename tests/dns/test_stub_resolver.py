@@ -420,6 +420,23 @@ async def test_failures_in_flight_are_shared_too(serve: Serve) -> None:
     assert len(server.queries) == 1
 
 
+async def test_a_cancelled_asker_does_not_cancel_those_waiting(serve: Serve) -> None:
+    server, address = await serve(lambda query: reply(query, "example.com. 60 A 192.0.2.1"), 0.2)
+    resolver = StubResolver([address])
+    first = asyncio.ensure_future(resolver.query("example.com", "A"))
+    await asyncio.sleep(0.05)  # the first question is on the wire
+    second = asyncio.ensure_future(resolver.query("example.com", "A"))
+    third = asyncio.ensure_future(resolver.query("example.com", "A"))
+    await asyncio.sleep(0.05)
+    first.cancel()
+    third.cancel()  # a waiter's own cancellation stays its own
+    answer = await second
+    assert [r.to_text() for r in answer.records] == ["192.0.2.1"]
+    assert first.cancelled() and third.cancelled()
+    assert len(server.queries) == 2  # the second asked again when the first gave up
+    assert (await resolver.query("example.com", "A")).records == answer.records  # cached
+
+
 # -- configuration ----------------------------------------------------------------------------
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import traceback
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -149,15 +149,22 @@ class Auditor:
 
     async def audit_many(
         self, domains: Iterable[str], *, concurrency: int = 20
-    ) -> AsyncIterator[DomainReport]:
+    ) -> AsyncGenerator[DomainReport, None]:
         """Reports as they finish; at most ``concurrency`` domains in flight."""
+        async for _position, report in self.audit_numbered(domains, concurrency=concurrency):
+            yield report
+
+    async def audit_numbered(
+        self, domains: Iterable[str], *, concurrency: int = 20
+    ) -> AsyncGenerator[tuple[int, DomainReport], None]:
+        """:meth:`audit_many`, each report with its domain's position in ``domains``."""
         limit = asyncio.Semaphore(max(1, concurrency))
 
-        async def one(domain: str) -> DomainReport:
+        async def one(position: int, domain: str) -> tuple[int, DomainReport]:
             async with limit:
-                return await self.audit(domain)
+                return position, await self.audit(domain)
 
-        pending = [asyncio.ensure_future(one(d)) for d in domains]
+        pending = [asyncio.ensure_future(one(n, d)) for n, d in enumerate(domains)]
         try:
             for next_done in asyncio.as_completed(pending):
                 yield await next_done

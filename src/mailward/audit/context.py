@@ -128,8 +128,8 @@ class AuditContext:
     domain: Domain
     resolver: Resolver
     options: AuditOptions = field(default_factory=AuditOptions)
-    _lookups: dict[tuple[str, str], asyncio.Task[Lookup]] = field(default_factory=dict)
-    _memo: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+    _lookups: dict[tuple[str, str], asyncio.Future[Lookup]] = field(default_factory=dict)
+    _memo: dict[str, asyncio.Future[Any]] = field(default_factory=dict)
     failures: list[Lookup] = field(default_factory=list)
 
     @property
@@ -139,11 +139,7 @@ class AuditContext:
     async def lookup(self, name: str, rdtype: str) -> Lookup:
         """Ask once per audit; concurrent askers share the answer."""
         key = (name.lower().rstrip("."), rdtype.upper())
-        task = self._lookups.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._ask(key[0], key[1]))
-            self._lookups[key] = task
-        return await task
+        return await _shared(self._lookups, key, lambda: self._ask(key[0], key[1]))
 
     async def _ask(self, name: str, rdtype: str) -> Lookup:
         found = await ask(self.resolver, name, rdtype)
@@ -153,18 +149,15 @@ class AuditContext:
 
     async def memo(self, key: str, compute: Callable[[], Awaitable[T]]) -> T:
         """``compute()`` once per audit for ``key``; every caller awaits the same result."""
-        task = self._memo.get(key)
-        if task is None:
-            task = asyncio.ensure_future(compute())
-            self._memo[key] = task
-        result: T = await task
+        result: T = await _shared(self._memo, key, compute)
         return result
 
     def failure_findings(self) -> list[Finding]:
-        """One ``dns.temperror`` (or ``dns.not-in-zones``) per query that got no answer."""
+        """One ``dns.temperror`` (or ``dns.not-in-zones``) per query that got no answer, in
+        the order of the names (not of the failures, which depends on timing)."""
         seen: set[tuple[str, str]] = set()
         found = []
-        for failed in self.failures:
+        for failed in sorted(self.failures, key=lambda f: (f.name, f.rdtype)):
             if (failed.name, failed.rdtype) in seen:
                 continue
             seen.add((failed.name, failed.rdtype))
@@ -177,6 +170,32 @@ class AuditContext:
                 )
             )
         return found
+
+
+K = TypeVar("K")
+
+
+async def _shared(
+    started: dict[K, asyncio.Future[T]], key: K, compute: Callable[[], Awaitable[T]]
+) -> T:
+    """``compute()`` once for ``key``: the first caller runs it itself, and whoever comes while
+    it waits awaits the same outcome (a task per question would cost more than the question
+    when the answer is already at hand, as from zone files or a warm cache)."""
+    shared = started.get(key)
+    if shared is not None:
+        return await shared
+    shared = started[key] = asyncio.get_running_loop().create_future()
+    try:
+        result = await compute()
+    except BaseException as exc:  # the waiters get the same exception, as from a shared task
+        if isinstance(exc, asyncio.CancelledError):
+            shared.cancel()
+        else:
+            shared.set_exception(exc)
+            shared.exception()  # retrieved: the first caller raises it
+        raise
+    shared.set_result(result)
+    return result
 
 
 async def ask(resolver: Resolver, name: str, rdtype: str) -> Lookup:

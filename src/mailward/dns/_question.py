@@ -64,6 +64,7 @@ def name_text(name: dns.name.Name) -> str:
     return name.to_text().lower()
 
 
+@functools.lru_cache(maxsize=256)
 def rdtype_text(rdtype: dns.rdatatype.RdataType) -> str:
     return dns.rdatatype.to_text(rdtype)
 

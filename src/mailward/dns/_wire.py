@@ -31,6 +31,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+import dns.wire
 
 __all__ = [
     "AA",
@@ -68,6 +69,20 @@ def _rdtype(value: int) -> dns.rdatatype.RdataType:
     # dnspython takes any 16-bit type number where it expects an RdataType; making the enum
     # member first would cost more than the rest of reading a record.
     return cast(dns.rdatatype.RdataType, value)
+
+
+_SINGLETONS = frozenset(t for t in dns.rdatatype.RdataType if dns.rdatatype.is_singleton(t))
+_RDATA_CLASSES: dict[int, tuple[dns.rdatatype.RdataType, type[dns.rdata.Rdata]]] = {}
+
+
+def _rdata_class(value: int) -> tuple[dns.rdatatype.RdataType, type[dns.rdata.Rdata]]:
+    """The type and dnspython's class-IN rdata class for it (what ``dns.rdata.from_wire``
+    looks up for every record, kept)."""
+    found = _RDATA_CLASSES.get(value)
+    if found is None:
+        rdtype = dns.rdatatype.RdataType.make(value)
+        found = _RDATA_CLASSES[value] = (rdtype, dns.rdata.get_rdata_class(_IN, rdtype))  # type: ignore[no-untyped-call]
+    return found
 
 
 class MalformedReply(ValueError):
@@ -206,11 +221,12 @@ class Reply:
 
     def rdata(self, record: WireRecord) -> dns.rdata.Rdata:
         """The data of a class-IN record, as dnspython's rdata class for its type."""
+        rdtype, rdata_class = _rdata_class(record.rdtype)
+        parser = dns.wire.Parser(self.wire, record.start)
         try:
-            return dns.rdata.from_wire(
-                _IN, _rdtype(record.rdtype), self.wire, record.start, record.length
-            )
-        except (dns.exception.DNSException, ValueError, IndexError) as exc:
+            with parser.restrict_to(record.length):  # and all of it read, or FormError
+                return rdata_class.from_wire_parser(_IN, rdtype, parser, None)
+        except (dns.exception.DNSException, ValueError, IndexError, TypeError) as exc:
             what = dns.rdatatype.to_text(_rdtype(record.rdtype))
             raise MalformedReply(f"{what} record at octet {record.start}: {exc}") from None
 
@@ -229,9 +245,9 @@ class Reply:
         more than reading it)."""
         found = self._find(records, owner, rdtype, 0)
         ttl = min((r.ttl for r in found), default=0)
-        if dns.rdatatype.is_singleton(_rdtype(rdtype)):
+        if rdtype in _SINGLETONS:
             found = found[-1:]  # as a dnspython RRset keeps one CNAME or SOA: the last
-        if rdtype in _NAME_FREE:  # equal data is equal bytes: no rdata need be hashed
+        if len(found) == 1 or rdtype in _NAME_FREE:  # no rdata need be hashed to be compared
             distinct = {self.wire[r.start : r.start + r.length]: r for r in found}
             return tuple(self.rdata(r) for r in distinct.values()), ttl
         return tuple(dict.fromkeys(self.rdata(r) for r in found)), ttl

@@ -193,20 +193,40 @@ class StubResolver:
         if cached is not None:
             return cached
         shared = self._inflight.get(key)
-        if shared is None:
-            shared = asyncio.ensure_future(self._resolve(key, qname, name, rdtype))
-            self._inflight[key] = shared
-            shared.add_done_callback(lambda done: self._finished(key, done))
+        if shared is not None:
+            return await self._join(shared, name, rdtype, dnssec)
+        # The first asker resolves in its own task (a task per question costs more than a
+        # question on a nearby server); later askers wait on ``pending``.
+        pending: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = pending
         try:
-            return await asyncio.shield(shared)
+            answer = await self._resolve(key, qname, name, rdtype)
+        except DNSError as exc:
+            pending.set_exception(exc)
+            pending.exception()  # retrieved here, so a failure nobody joined is not "lost"
+            raise
+        except BaseException:
+            pending.cancel()  # the asker was cancelled (or a bug): those waiting ask again
+            raise
+        else:
+            pending.set_result(answer)
+            return answer
+        finally:
+            del self._inflight[key]
+
+    async def _join(
+        self, shared: asyncio.Future[Answer], name: str, rdtype: str, dnssec: bool
+    ) -> Answer:
+        """Wait for the same question another caller is asking."""
+        try:
+            return await asyncio.shield(shared)  # our cancellation must not cancel theirs
         except DNSError as exc:  # each caller gets its own error, with the name it asked
             raise type(exc)(name, rdtype, exc.detail, denial=exc.denial) from None
-
-    def _finished(self, key: _Key, done: asyncio.Future[Answer]) -> None:
-        if self._inflight.get(key) is done:
-            del self._inflight[key]
-        if not done.cancelled():
-            done.exception()  # retrieved here, so an unawaited failure is not logged as lost
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if shared.cancelled() and task is not None and not task.cancelling():
+                return await self.query(name, rdtype, dnssec=dnssec)  # its asker gave up
+            raise
 
     async def _resolve(self, key: _Key, qname: dns.name.Name, name: str, rdtype: str) -> Answer:
         text, qtype, dnssec = key
