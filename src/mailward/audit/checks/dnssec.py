@@ -22,6 +22,7 @@ judged, and the unanswerable questions are reported once as ``dns.not-in-zones``
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -242,21 +243,40 @@ def _unwrap(ctx: AuditContext) -> tuple[Resolver, TrustAnchors]:
 
 
 async def _apex(seen: _Seen, domain: str) -> str | None:
-    """The zone holding ``domain`` (the owner of its SOA); None when that cannot be told."""
-    name = domain
+    """The zone holding ``domain`` (the owner of its SOA); None when that cannot be told.
+
+    The first question is the domain's DNSKEY, which the check asks of the apex anyway: its
+    answer, or the SOA in its NODATA, names the zone, so most domains cost no SOA question."""
+    first = await seen.ask(domain, "DNSKEY")
+    if first is None or isinstance(first, NXDomain):
+        return None
+    if isinstance(first, Answer):
+        return first.name.rstrip(".")
+    zone = _soa_owner(first)
+    if zone is not None:
+        return zone
+    name = domain  # a NODATA that does not name its zone: ask for the SOA, label by label
     for _ in range(domain.count(".") + 1):  # at most one question per label
         got = await seen.ask(name, "SOA")
         if isinstance(got, Answer):
             return got.name.rstrip(".")
         if got is None or (isinstance(got, NXDomain) and name == domain):
             return None
-        denial = got.denial if isinstance(got, NoAnswer) else None
-        for rrset in denial.authority if denial else ():
-            if rrset.rdtype == dns.rdatatype.SOA:
-                return rrset.name.to_text().rstrip(".").lower()
+        zone = _soa_owner(got)
+        if zone is not None:
+            return zone
         if "." not in name:
             return None
         name = name.split(".", 1)[1]
+    return None
+
+
+def _soa_owner(got: NXDomain | NoAnswer) -> str | None:
+    """The zone a negative answer names with the SOA of its authority section, if any."""
+    denial = got.denial if isinstance(got, NoAnswer) else None
+    for rrset in denial.authority if denial else ():
+        if rrset.rdtype == dns.rdatatype.SOA:
+            return rrset.name.to_text().rstrip(".").lower()
     return None
 
 
@@ -267,7 +287,7 @@ async def dnssec_chain(ctx: AuditContext) -> list[Finding]:
     apex = await _apex(seen, ctx.name)
     if apex is None:
         return []
-    ds_got, key_got = await seen.ask(apex, "DS"), await seen.ask(apex, "DNSKEY")
+    ds_got, key_got = await asyncio.gather(seen.ask(apex, "DS"), seen.ask(apex, "DNSKEY"))
     ds = [r for r in _records(ds_got, DS) if isinstance(r, DS)]
     keys = [r for r in _records(key_got, DNSKEY) if isinstance(r, DNSKEY)]
     evidence = [_describe(apex, "DS", ds_got, ds), _describe(apex, "DNSKEY", key_got, keys)]
