@@ -139,6 +139,7 @@ class UdpChannels:
 
     async def close(self) -> None:
         self._forget()
+        await asyncio.sleep(0)  # the transports let go of their sockets on the next turn
 
 
 async def tcp_exchange(query: Query, host: str, port: int, timeout: float) -> bytes:
