@@ -7,7 +7,10 @@ stray packet can neither answer a question nor fail it. IDs come from the system
 never repeat among one channel's open questions to a server; a channel carries at most
 ``MAX_USES`` questions and is then replaced by a fresh socket with a new ephemeral port, so
 the source port keeps changing (RFC 5452 §9.2). Making a socket costs more than a question on
-a nearby server, hence the sharing; several channels, hence several ports at any time.
+a nearby server, hence the sharing; several channels, hence several ports at any time. A
+channel carries at most ``MAX_IN_FLIGHT`` questions at once and more channels are opened when
+all are that busy (up to ``MAX_CHANNELS``): a burst of replies must fit in the sockets'
+receive buffers, or the kernel drops them and each costs a timeout.
 
 TCP (RFC 7766): one connection per question, for replies that were truncated over UDP.
 
@@ -28,6 +31,9 @@ from mailward.dns._wire import MalformedReply, Query
 
 CHANNELS = 4
 MAX_USES = 512
+MAX_IN_FLIGHT = 64  # replies a socket may have to hold at once: they fit its receive buffer
+MAX_CHANNELS = 64
+RECEIVE_BUFFER = 1 << 20
 
 _Waiter = tuple[Query, "asyncio.Future[bytes]"]
 
@@ -114,18 +120,27 @@ class UdpChannels:
             self._forget()  # sockets of another (finished) loop cannot be used here
             self._loop = loop
         channels = self._channels.setdefault(family, [])
-        self._turn += 1
         if len(channels) >= CHANNELS:
+            self._turn += 1
             channel = channels[self._turn % len(channels)]
-            if channel.uses < MAX_USES:
+            if channel.uses >= MAX_USES:
+                channel.retired = True  # closes itself when its last question is answered
+                channels.remove(channel)
+                if not channel.waiting and channel.transport is not None:
+                    channel.transport.close()
+            elif len(channel.waiting) < MAX_IN_FLIGHT:
                 return channel
-            channel.retired = True  # closes itself when its last question is answered
-            channels.remove(channel)
-            if not channel.waiting and channel.transport is not None:
-                channel.transport.close()
-        _transport, fresh = await loop.create_datagram_endpoint(
-            _Channel, family=family, proto=socket.IPPROTO_UDP
-        )
+            elif len(channels) >= MAX_CHANNELS:
+                return min(channels, key=lambda c: len(c.waiting))
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            with contextlib.suppress(OSError):  # best effort: the system caps it (rmem_max)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+            _transport, fresh = await loop.create_datagram_endpoint(_Channel, sock=sock)
+        except BaseException:
+            sock.close()
+            raise
         channels.append(fresh)
         return fresh
 
