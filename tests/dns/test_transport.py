@@ -64,6 +64,24 @@ async def test_source_ports_change_and_ids_do_not_repeat_in_flight(
     assert len({qid for _, qid in server.seen}) > 12  # random, not counted up from one value
 
 
+async def test_a_burst_is_spread_over_more_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A socket holds at most MAX_IN_FLIGHT questions, so their replies fit its buffer."""
+    monkeypatch.setattr(_transport, "CHANNELS", 1)
+    monkeypatch.setattr(_transport, "MAX_IN_FLIGHT", 2)
+    monkeypatch.setattr(_transport, "MAX_CHANNELS", 3)
+    server, address, transport = await _recorder()
+    try:
+        resolver = StubResolver([address], cache=False)
+        names = [f"burst{i}.example" for i in range(10)]
+        await asyncio.gather(*(resolver.query(name, "A") for name in names))
+        await resolver.aclose()
+    finally:
+        transport.close()
+    ports = [port for port, _ in server.seen]
+    assert len(set(ports)) == 3  # grown to MAX_CHANNELS, then shared
+    assert len(server.seen) == 10
+
+
 async def test_a_send_the_system_refuses_is_a_network_error_at_once() -> None:
     # The kernel refuses a datagram to the broadcast address from a socket without
     # SO_BROADCAST: nothing is sent, and the error belongs to this question.

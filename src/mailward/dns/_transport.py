@@ -100,6 +100,19 @@ def _expire(future: asyncio.Future[bytes]) -> None:
         future.set_exception(TimeoutError())
 
 
+async def _open(loop: asyncio.AbstractEventLoop, family: int) -> _Channel:
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        with contextlib.suppress(OSError):  # best effort: the system caps it (rmem_max)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        _transport, channel = await loop.create_datagram_endpoint(_Channel, sock=sock)
+    except BaseException:
+        sock.close()
+        raise
+    return channel
+
+
 class UdpChannels:
     """The UDP sockets of one resolver."""
 
@@ -107,6 +120,7 @@ class UdpChannels:
         self._channels: dict[int, list[_Channel]] = {}
         self._turn = 0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._opening = asyncio.Lock()
 
     async def exchange(self, query: Query, host: str, port: int, timeout: float) -> bytes:
         """The reply to ``query`` from ``host``:``port``; TimeoutError or OSError."""
@@ -119,30 +133,35 @@ class UdpChannels:
         if loop is not self._loop:
             self._forget()  # sockets of another (finished) loop cannot be used here
             self._loop = loop
+            self._opening = asyncio.Lock()
         channels = self._channels.setdefault(family, [])
-        if len(channels) >= CHANNELS:
-            self._turn += 1
-            channel = channels[self._turn % len(channels)]
-            if channel.uses >= MAX_USES:
-                channel.retired = True  # closes itself when its last question is answered
-                channels.remove(channel)
-                if not channel.waiting and channel.transport is not None:
-                    channel.transport.close()
-            elif len(channel.waiting) < MAX_IN_FLIGHT:
-                return channel
-            elif len(channels) >= MAX_CHANNELS:
-                return min(channels, key=lambda c: len(c.waiting))
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        try:
-            sock.setblocking(False)
-            with contextlib.suppress(OSError):  # best effort: the system caps it (rmem_max)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-            _transport, fresh = await loop.create_datagram_endpoint(_Channel, sock=sock)
-        except BaseException:
-            sock.close()
-            raise
-        channels.append(fresh)
-        return fresh
+        channel = self._pick(channels)
+        if channel is not None:
+            return channel
+        async with self._opening:  # one socket opened at a time: a burst must not open many
+            channel = self._pick(channels)
+            if channel is None:
+                channel = await _open(loop, family)
+                channels.append(channel)
+            return channel
+
+    def _pick(self, channels: list[_Channel]) -> _Channel | None:
+        """The next channel with room, or None when another should be opened."""
+        if len(channels) < CHANNELS:
+            return None
+        self._turn += 1
+        channel = channels[self._turn % len(channels)]
+        if channel.uses >= MAX_USES:
+            channel.retired = True  # closes itself when its last question is answered
+            channels.remove(channel)
+            if not channel.waiting and channel.transport is not None:
+                channel.transport.close()
+            return None
+        if len(channel.waiting) < MAX_IN_FLIGHT:
+            return channel
+        if len(channels) >= MAX_CHANNELS:
+            return min(channels, key=lambda c: len(c.waiting))  # all busy: share
+        return None
 
     def _forget(self) -> None:
         for channels in self._channels.values():
