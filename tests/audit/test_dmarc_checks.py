@@ -10,9 +10,16 @@ from scenarios import audit_both, offline_resolver
 from knot import KnotServer
 from mailward.audit.auditor import Auditor, DomainReport
 from mailward.audit.checks.dmarc import dmarc_policy
-from mailward.audit.context import AuditContext, AuditOptions, Lookup
+from mailward.audit.context import AuditContext, AuditOptions
 from mailward.audit.domain import parse_domain
-from mailward.audit.orgdomain import (
+from mailward.codes import Severity
+from mailward.dns.lookup import Lookup
+from mailward.dns.resolver import Answer, Resolver
+from mailward.dns.zonefiles import ZoneResolver
+from mailward.errors import TempError
+from mailward.findings import Finding
+from mailward.records.dmarc import Policy
+from mailward.records.orgdomain import (
     PolicyRecords,
     Walk,
     is_public_suffix,
@@ -20,12 +27,6 @@ from mailward.audit.orgdomain import (
     psl_organizational_domain,
     walk_names,
 )
-from mailward.codes import Severity
-from mailward.dns.resolver import Answer, Resolver
-from mailward.dns.zonefiles import ZoneResolver
-from mailward.errors import TempError
-from mailward.findings import Finding
-from mailward.records.dmarc import Policy
 
 
 def found(report: DomainReport, code: str) -> list[Finding]:

@@ -18,10 +18,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mailward.audit.checks import dkim, ptr
-from mailward.audit.context import Lookup, rdata_text
 from mailward.audit.domain import is_ip_address
-from mailward.audit.orgdomain import valid_name
+from mailward.dns.lookup import Lookup, rdata_text
 from mailward.dns.resolver import Answer
+from mailward.records.orgdomain import valid_name
 
 TXT_STRINGS = st.lists(
     st.one_of(

@@ -1,35 +1,31 @@
 """What one domain's checks share: the questions already asked, and each other's results.
 
 A check asks DNS through :meth:`AuditContext.lookup`, which never raises: it returns a
-:class:`Lookup` whose status is ``ok``, ``nxdomain``, ``nodata``, ``temperror`` or ``offline``.
-A ``temperror`` is remembered and reported once as ``dns.temperror`` naming the query — a
-check must treat it as "could not check", never as "missing" (``Lookup.missing`` is false for
-it). Work that several checks need (the MX hosts and their addresses, the DMARC record) is
-computed once through :meth:`AuditContext.memo`.
+:class:`~mailward.dns.lookup.Lookup` (asked by :func:`~mailward.dns.lookup.ask`) whose status
+is ``ok``, ``nxdomain``, ``nodata``, ``temperror`` or ``offline``. A ``temperror`` is
+remembered and reported once as ``dns.temperror`` naming the query — a check must treat it as
+"could not check", never as "missing" (``Lookup.missing`` is false for it). Work that several
+checks need (the MX hosts and their addresses, the DMARC record) is computed once through
+:meth:`AuditContext.memo`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
-
-import dns.rdata
-from dns.rdtypes.txtbase import TXTBase
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailward.audit.domain import Domain
 from mailward.codes import Severity, define
-from mailward.dns.resolver import Answer, Resolver
-from mailward.errors import NoAnswer, NotLoaded, NXDomain, TempError
+from mailward.dns.lookup import Lookup, ask
+from mailward.dns.resolver import Resolver
 from mailward.findings import Finding
 
 if TYPE_CHECKING:  # the validator is imported only by the audits that use it
     from mailward.dns._dnssec_anchors import TrustAnchors
 
 T = TypeVar("T")
-Status = Literal["ok", "nxdomain", "nodata", "temperror", "offline"]
 
 DNS_TEMPERROR = define(
     "dns.temperror",
@@ -67,58 +63,6 @@ class AuditOptions:
     https_port: int = 443  # the MTA-STS policy server's port; likewise for tests
     dnssec_warn_days: int = 7  # dnssec.rrsig-expiring: signatures expiring within this
     trust_anchors: TrustAnchors | None = None  # DNSSEC: None = the resolver's, else the root
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """The outcome of one question, as data; never an exception."""
-
-    name: str
-    rdtype: str
-    status: Status
-    answer: Answer | None = None
-    detail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    @property
-    def missing(self) -> bool:
-        """The name or the records authoritatively do not exist (not a failure to ask)."""
-        return self.status in ("nxdomain", "nodata")
-
-    @property
-    def failed(self) -> bool:
-        return self.status in ("temperror", "offline")
-
-    @property
-    def records(self) -> tuple[Any, ...]:
-        return self.answer.records if self.answer else ()
-
-    def texts(self) -> list[bytes]:
-        """TXT strings of each record, joined (RFC 7208 §3.3, RFC 6376 §3.6.2.2)."""
-        return self.answer.texts() if self.answer else []
-
-    def describe(self) -> str:
-        """``name TYPE: outcome`` for evidence lines."""
-        if self.answer is not None:
-            values = "; ".join(rdata_text(r) for r in self.answer.records)
-            return f"{self.name} {self.rdtype}: {values}"
-        return (
-            f"{self.name} {self.rdtype}: {self.status}{f' ({self.detail})' if self.detail else ''}"
-        )
-
-
-_PLAIN = re.compile(rb"[\x20\x21\x23-\x5b\x5d-\x7e]*")  # printable ASCII but " and \
-
-
-def rdata_text(record: dns.rdata.Rdata) -> str:
-    """``record.to_text()``; TXT strings that need no escape are written without dnspython's
-    character-by-character escaping (a DKIM key is hundreds of characters), same text."""
-    if isinstance(record, TXTBase) and all(_PLAIN.fullmatch(s) for s in record.strings):
-        return " ".join(f'"{s.decode("ascii")}"' for s in record.strings)
-    return record.to_text()
 
 
 @dataclass
@@ -196,18 +140,3 @@ async def _shared(
         raise
     shared.set_result(result)
     return result
-
-
-async def ask(resolver: Resolver, name: str, rdtype: str) -> Lookup:
-    """One question, its outcome as data: the one place a DNS error becomes a status."""
-    try:
-        answer = await resolver.query(name, rdtype)
-    except NXDomain as exc:
-        return Lookup(name, rdtype, "nxdomain", detail=exc.detail)
-    except NoAnswer as exc:
-        return Lookup(name, rdtype, "nodata", detail=exc.detail)
-    except NotLoaded as exc:
-        return Lookup(name, rdtype, "offline", detail=exc.detail)
-    except TempError as exc:
-        return Lookup(name, rdtype, "temperror", detail=exc.detail)
-    return Lookup(name, rdtype, "ok", answer=answer)

@@ -39,18 +39,18 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from mailward.auth import _canon
 from mailward.auth import results as ar
 from mailward.auth.dkim import (
-    _PREHASHED,
-    _RSA_PADDING,
     DEFAULT_HEADERS,
+    PREHASHED,
+    RSA_PADDING,
+    KeyOutcome,
     Result,
     SigningKey,
-    _KeyOutcome,
-    _parse_key,
-    _select,
-    _usable_key,
-    _Verification,
+    Verification,
     fetch_key,
     fold_signature,
+    load_key,
+    select_fields,
+    usable_key,
 )
 from mailward.auth.message import HeaderField, Message, MessageError, parse_message
 from mailward.codes import Diagnostic, Severity, define
@@ -331,17 +331,17 @@ def _seal_digest(sets: Sequence[HeaderField], seal: HeaderField | bytes) -> byte
     return digest.digest()
 
 
-def _check_seal(seal: ArcSeal, digest: bytes, key: _KeyOutcome) -> tuple[Result, str]:
+def _check_seal(seal: ArcSeal, digest: bytes, key: KeyOutcome) -> tuple[Result, str]:
     if key.error is not None:
         return key.error, key.reason
     sig = seal.as_dkim()
-    record, problem = _usable_key(key.records, sig)
+    record, problem = usable_key(key.records, sig)
     if problem or record is None:
         return Result.PERMERROR, problem
-    public = _parse_key(key.records[0])[1]
+    public = load_key(key.records[0])[1]
     try:
         if isinstance(public, rsa.RSAPublicKey):
-            public.verify(_b64(seal.signature) or b"", digest, _RSA_PADDING, _PREHASHED)
+            public.verify(_b64(seal.signature) or b"", digest, RSA_PADDING, PREHASHED)
         elif public is not None:
             public.verify(_b64(seal.signature) or b"", digest)
     except InvalidSignature:
@@ -354,9 +354,9 @@ class _Keys:
 
     def __init__(self, resolver: Resolver) -> None:
         self.resolver = resolver
-        self.found: dict[tuple[str, str], _KeyOutcome] = {}
+        self.found: dict[tuple[str, str], KeyOutcome] = {}
 
-    async def get(self, selector: str, domain: str) -> _KeyOutcome:
+    async def get(self, selector: str, domain: str) -> KeyOutcome:
         name = (selector.lower(), domain.lower())
         if name not in self.found:
             self.found[name] = await fetch_key(self.resolver, *name)
@@ -388,7 +388,7 @@ async def validate(
             reason = f"the seal i={arc_set.instance} has cv={arc_set.parsed_seal.cv}, not {want}"
             return ChainResult("fail", reason, count, arc_set.instance, sets=tuple(sets))
     keys = _Keys(resolver)
-    state = _Verification(parsed, int(time.time()) if now is None else now)
+    state = Verification(parsed, int(time.time()) if now is None else now)
 
     async def check_ams(arc_set: ArcSet) -> tuple[Result, str]:
         sig = arc_set.parsed_signature.signature
@@ -496,7 +496,7 @@ def seal(
     body_hash = base64.b64encode(hashlib.sha256(body).digest()).decode()
     names = _signed_names(parsed, headers)
     digest = hashlib.sha256()
-    for selected in _select(parsed, names):
+    for selected in select_fields(parsed, names):
         if selected is not None:
             digest.update(_canon.header(selected.raw, "relaxed"))
     ams_tags = [

@@ -20,6 +20,11 @@ rest are reported as not checked) and reports each as a :class:`SignatureResult`
 ``temperror`` (the key lookup failed for now: never ``fail``). A signature with ``l=`` that
 passes carries the warning that content may have been appended.
 
+The building blocks ARC (:mod:`mailward.auth.arc`) shares are public here: :func:`select_fields`
+(the §5.4.2 header selection), :func:`fetch_key`, :func:`load_key` and :func:`usable_key` (key
+records), :class:`Verification` (one message's signature checks) and the RSA parameters
+:data:`RSA_PADDING` and :data:`PREHASHED`.
+
 SECURITY: messages and key records are hostile. The message splitter bounds the header block
 (:mod:`mailward.auth.message`), signatures and keys are parsed by the bounded record parsers,
 at most :data:`MAX_SIGNATURES` signatures cost a key lookup and a public-key operation, and
@@ -69,8 +74,10 @@ DEFAULT_HEADERS = (
 )  # fmt: skip
 DEFAULT_OVERSIGN = ("from",)
 _LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}")
-_RSA_PADDING = padding.PKCS1v15()
-_PREHASHED = Prehashed(hashes.SHA256())
+# How RSA signs and verifies here (RFC 6376 §3.3.1, RSASSA-PKCS1-v1_5 with SHA-256): over a
+# SHA-256 digest computed by the caller, so the hashing of header fields can be shared.
+RSA_PADDING = padding.PKCS1v15()
+PREHASHED = Prehashed(hashes.SHA256())
 
 PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
 
@@ -121,7 +128,7 @@ class SigningKey:
     def sign_digest(self, digest: bytes) -> bytes:
         """The signature over a SHA-256 ``digest`` (RSA PKCS#1 v1.5; Ed25519 signs it as is)."""
         if isinstance(self.private_key, rsa.RSAPrivateKey):
-            return self.private_key.sign(digest, _RSA_PADDING, _PREHASHED)
+            return self.private_key.sign(digest, RSA_PADDING, PREHASHED)
         return self.private_key.sign(digest)
 
 
@@ -140,7 +147,7 @@ def private_key_pem(key: PrivateKey) -> bytes:
     )
 
 
-def _select(message: Message, names: Sequence[str]) -> list[HeaderField | None]:
+def select_fields(message: Message, names: Sequence[str]) -> list[HeaderField | None]:
     """RFC 6376 §5.4.2: for each name, the last instance not yet used (``None``: absent)."""
     instances: dict[bytes, list[HeaderField]] = {}
     for header_field in message.headers:
@@ -240,7 +247,7 @@ class Signer:
         body = _canon.body(parsed.body, self.body_canon)
         body_hash = base64.b64encode(hashlib.sha256(body).digest()).decode()
         names = self.signed_names(parsed)
-        selected = _select(parsed, names)
+        selected = select_fields(parsed, names)
         base = hashlib.sha256()
         for header_field in selected:
             if header_field is not None:
@@ -338,33 +345,41 @@ class VerifyResult:
 
 
 @dataclass
-class _KeyOutcome:
+class KeyOutcome:
+    """What :func:`fetch_key` found: the TXT records at the key name, or the result (a
+    ``permerror`` or ``temperror``) and reason for not having them."""
+
     records: list[str] = field(default_factory=list)
     error: Result | None = None
     reason: str = ""
 
 
-async def fetch_key(resolver: Resolver, selector: str, domain: str) -> _KeyOutcome:
+async def fetch_key(resolver: Resolver, selector: str, domain: str) -> KeyOutcome:
     """The TXT records at ``<selector>._domainkey.<domain>``; a DNS failure is temperror."""
     name = f"{selector}._domainkey.{domain}"
     if len(name) > 253:
-        return _KeyOutcome(error=Result.PERMERROR, reason=f"{name[:60]}… is too long a name")
+        return KeyOutcome(error=Result.PERMERROR, reason=f"{name[:60]}… is too long a name")
     try:
         answer = await resolver.query(name, "TXT")
     except (NXDomain, NoAnswer):
-        return _KeyOutcome(error=Result.PERMERROR, reason=f"no key record at {name}")
+        return KeyOutcome(error=Result.PERMERROR, reason=f"no key record at {name}")
     except TempError as exc:
-        return _KeyOutcome(error=Result.TEMPERROR, reason=f"key lookup at {name} failed: {exc}")
+        return KeyOutcome(error=Result.TEMPERROR, reason=f"key lookup at {name} failed: {exc}")
     except DNSError as exc:
-        return _KeyOutcome(error=Result.TEMPERROR, reason=f"key lookup at {name} failed: {exc}")
+        return KeyOutcome(error=Result.TEMPERROR, reason=f"key lookup at {name} failed: {exc}")
     texts = [text.decode("latin-1") for text in answer.texts()]
     if not texts:
-        return _KeyOutcome(error=Result.PERMERROR, reason=f"no key record at {name}")
-    return _KeyOutcome(records=texts)
+        return KeyOutcome(error=Result.PERMERROR, reason=f"no key record at {name}")
+    return KeyOutcome(records=texts)
 
 
-class _Verification:
-    """The per-message state: the parsed message and the body hashes already computed."""
+class Verification:
+    """The per-message state: the parsed message and the body hashes already computed.
+
+    :meth:`check` judges one signature against its key; ARC (:mod:`mailward.auth.arc`)
+    checks each ARC-Message-Signature with it (RFC 8617 §4.1.2: an AMS has the syntax and
+    semantics of a DKIM-Signature).
+    """
 
     def __init__(self, message: Message, now: int) -> None:
         self.message = message
@@ -377,7 +392,7 @@ class _Verification:
         return self._bodies[method]
 
     def check(
-        self, index: int, header: HeaderField, sig: DkimSignature, key: _KeyOutcome
+        self, index: int, header: HeaderField, sig: DkimSignature, key: KeyOutcome
     ) -> SignatureResult:
         verdict, reason, record, bits = self._judge(header, sig, key)
         warnings = []
@@ -402,15 +417,15 @@ class _Verification:
         )
 
     def _judge(
-        self, header: HeaderField, sig: DkimSignature, key: _KeyOutcome
+        self, header: HeaderField, sig: DkimSignature, key: KeyOutcome
     ) -> tuple[Result, str, DkimKey | None, int | None]:
         """The verdict, its reason, the key record and the key size (RFC 6376 §6.1.2-§6.1.3)."""
         if key.error is not None:
             return key.error, key.reason, None, None
-        record, problem = _usable_key(key.records, sig)
+        record, problem = usable_key(key.records, sig)
         if problem or record is None:
             return Result.PERMERROR, problem, record, None
-        public = _parse_key(key.records[0])[1]
+        public = load_key(key.records[0])[1]
         bits = public.key_size if isinstance(public, rsa.RSAPublicKey) else 256
         body = self.canonical_body(sig.body_canonicalization)
         if sig.length is not None:
@@ -423,7 +438,7 @@ class _Verification:
             return Result.FAIL, why, record, bits
         method = sig.header_canonicalization
         digest = hashlib.sha256()
-        for selected in _select(self.message, sig.headers):
+        for selected in select_fields(self.message, sig.headers):
             if selected is not None:
                 digest.update(_canon.header(selected.raw, method))
         name, _, value = header.raw[:-2].partition(b":")
@@ -439,7 +454,7 @@ class _Verification:
         signature = sig.signature_bytes or b""
         try:
             if isinstance(public, rsa.RSAPublicKey):
-                public.verify(signature, digest.digest(), _RSA_PADDING, _PREHASHED)
+                public.verify(signature, digest.digest(), RSA_PADDING, PREHASHED)
             elif public is not None:
                 public.verify(signature, digest.digest())
         except InvalidSignature:
@@ -462,17 +477,17 @@ def _unchecked(index: int, sig: DkimSignature) -> SignatureResult:
 
 
 @functools.lru_cache(maxsize=1024)
-def _parse_key(text: str) -> tuple[DkimKey, PublicKey | None]:
+def load_key(text: str) -> tuple[DkimKey, PublicKey | None]:
     """A key record parsed and its key loaded, once per distinct record (a bounded cache)."""
     record = parse_key(text)
     return record, record.load()
 
 
-def _usable_key(records: list[str], sig: DkimSignature) -> tuple[DkimKey | None, str]:
+def usable_key(records: list[str], sig: DkimSignature) -> tuple[DkimKey | None, str]:
     """The key record if it fits the signature, or the reason it does not (§6.1.2)."""
     if len(records) > 1:
         return None, f"{len(records)} TXT records at the key name: it must be one"
-    record, public = _parse_key(records[0])
+    record, public = load_key(records[0])
     want = "ed25519" if sig.algorithm == "ed25519-sha256" else "rsa"
     if record.revoked:
         return record, "the key is revoked (empty p=)"
@@ -519,7 +534,7 @@ async def verify(
         parsed = message if isinstance(message, Message) else parse_message(message)
     except MessageError as exc:
         return VerifyResult(error=str(exc))
-    state = _Verification(parsed, int(time.time()) if now is None else now)
+    state = Verification(parsed, int(time.time()) if now is None else now)
     fields = [f for f in parsed.headers if f.key == SIGNATURE_HEADER]
     results: dict[int, SignatureResult] = {}
     pending: list[tuple[int, HeaderField, DkimSignature]] = []

@@ -5,7 +5,7 @@ outcome for the envelope sender (:class:`SpfOutcome`) and each DKIM signature's 
 (:class:`DkimOutcome`) — and returns a :class:`DmarcVerdict`:
 
 - policy discovery (RFC 9989 §4.10.1) and the Organizational Domain (§4.10.2) come from
-  :mod:`mailward.audit.orgdomain` (the DNS Tree Walk, ``psd=``); ``np=`` applies to an Author
+  :mod:`mailward.records.orgdomain` (the DNS Tree Walk, ``psd=``); ``np=`` applies to an Author
   Domain that does not exist (no A, AAAA or MX: NXDOMAIN or NODATA for all three);
 - identifier alignment: strict is equality of names, relaxed is equality of the names'
   Organizational Domains (each found by its own tree walk); an identifier counts only when
@@ -33,8 +33,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from mailward.audit.context import Lookup, ask
-from mailward.audit.orgdomain import (
+from mailward.dns.lookup import Lookup, ask
+from mailward.dns.resolver import Resolver
+from mailward.records.dmarc import Alignment, DmarcRecord, Policy
+from mailward.records.orgdomain import (
     Discovery,
     discover_policy,
     is_below,
@@ -43,8 +45,6 @@ from mailward.audit.orgdomain import (
     tree_walk,
     valid_name,
 )
-from mailward.dns.resolver import Resolver
-from mailward.records.dmarc import Alignment, DmarcRecord, Policy
 
 MAX_AUTHOR_DOMAINS = 4
 MAX_SIGNATURES = 10

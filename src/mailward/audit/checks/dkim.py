@@ -22,12 +22,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from mailward.audit.checks.dmarc import owner_of, record_findings, txt_line
-from mailward.audit.context import AuditContext, Lookup
-from mailward.audit.orgdomain import MAX_NAME, decode, valid_name
+from mailward.audit.context import AuditContext
 from mailward.audit.registry import check
 from mailward.codes import Severity, define
+from mailward.dns.lookup import Lookup
 from mailward.findings import Finding
 from mailward.records import dkim
+from mailward.records.orgdomain import MAX_NAME, decode, valid_name
 
 COMMON_SELECTORS = (
     "selector1",  # Microsoft 365 (a CNAME to *.onmicrosoft.com)

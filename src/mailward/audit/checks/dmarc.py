@@ -1,6 +1,6 @@
 """DMARC: the policy receivers apply to mail from the domain (RFC 9989), and its reports.
 
-The policy is found as receivers find it (:mod:`mailward.audit.orgdomain`: the domain's own
+The policy is found as receivers find it (:mod:`mailward.records.orgdomain`: the domain's own
 ``_dmarc`` record, else the DNS Tree Walk's), and :func:`dmarc_policy` shares it with other
 checks (``ctx.memo("dmarc.policy")``). The record's own faults are the parser's codes
 (:mod:`mailward.records.dmarc`), each with the whole corrected record as a zone line; this
@@ -16,9 +16,15 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from mailward.audit.context import AuditContext, Lookup
+from mailward.audit.context import AuditContext
 from mailward.audit.lint import ADVICE, DMARC_MULTIPLE, DMARC_WRONG_LOCATION
-from mailward.audit.orgdomain import (
+from mailward.audit.registry import check
+from mailward.codes import Diagnostic, Severity, define
+from mailward.dns.lookup import Lookup
+from mailward.findings import Finding
+from mailward.records import _txt, dmarc
+from mailward.records.dmarc import DmarcRecord, DmarcUri, Policy, Psd
+from mailward.records.orgdomain import (
     Discovery,
     DmarcPolicy,
     PolicyRecords,
@@ -27,11 +33,6 @@ from mailward.audit.orgdomain import (
     same_organization,
     valid_name,
 )
-from mailward.audit.registry import check
-from mailward.codes import Diagnostic, Severity, define
-from mailward.findings import Finding
-from mailward.records import _txt, dmarc
-from mailward.records.dmarc import DmarcRecord, DmarcUri, Policy, Psd
 
 TTL = 3600
 MAX_FIX_ROUNDS = 8
@@ -101,7 +102,7 @@ ROLLOUT = (
 async def dmarc_policy(ctx: AuditContext) -> Discovery:
     """Policy discovery for the audited domain, once per audit (``ctx.memo("dmarc.policy")``).
 
-    ``.policy`` is the :class:`~mailward.audit.orgdomain.DmarcPolicy` receivers apply (or
+    ``.policy`` is the :class:`~mailward.records.orgdomain.DmarcPolicy` receivers apply (or
     ``None``); ``.complete`` is false when a DNS failure leaves that open.
     """
 

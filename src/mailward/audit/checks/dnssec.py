@@ -41,11 +41,12 @@ from dns.rdtypes.ANY.NSEC3PARAM import NSEC3PARAM
 from dns.rdtypes.ANY.RRSIG import RRSIG
 
 from mailward.audit.checks.mx import mail_hosts
-from mailward.audit.context import AuditContext, Lookup, Status
+from mailward.audit.context import AuditContext
 from mailward.audit.domain import is_ip_address
 from mailward.audit.registry import check
 from mailward.codes import Code, Severity, define
 from mailward.dns._dnssec_verify import match_ds, when
+from mailward.dns.lookup import Lookup, Status
 from mailward.dns.resolver import Answer, Resolver
 from mailward.dns.validating import (
     ChainValidator,

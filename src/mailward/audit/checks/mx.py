@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mailward.audit.context import AuditContext, Lookup
+from mailward.audit.context import AuditContext
 from mailward.audit.domain import is_ip_address
 from mailward.audit.registry import check
 from mailward.codes import Severity, define
+from mailward.dns.lookup import Lookup
 from mailward.findings import Finding
 
 MX_MISSING = define(

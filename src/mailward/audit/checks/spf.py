@@ -26,10 +26,11 @@ from ipaddress import ip_network
 from itertools import product
 
 from mailward.audit.checks.mx import mx_lookup
-from mailward.audit.context import AuditContext, Lookup
+from mailward.audit.context import AuditContext
 from mailward.audit.lint import SPF_MULTIPLE, SPF_RRTYPE99, lint_record
 from mailward.audit.registry import check
 from mailward.codes import Code, Severity, define
+from mailward.dns.lookup import Lookup
 from mailward.errors import DNSError
 from mailward.findings import Finding
 from mailward.records._txt import MAX_STRING, to_zone_text

@@ -11,11 +11,11 @@ import re
 
 from mailward.audit.checks.dmarc import owner_of, record_findings, txt_line
 from mailward.audit.context import AuditContext
-from mailward.audit.orgdomain import decode
 from mailward.audit.registry import check
 from mailward.codes import Severity, define
 from mailward.findings import Finding
 from mailward.records import tlsrpt
+from mailward.records.orgdomain import decode
 
 TLSRPT_MISSING = define(
     "tlsrpt.missing",

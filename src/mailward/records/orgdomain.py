@@ -19,6 +19,11 @@ compare PSL Organizational Domains (RFC 7489 §3.2) when they verify an external
 and a name that is a public suffix is one a domain owner cannot publish at, so a record there
 is a Public Suffix Operator's, never the owner's (RFC 9989 §5.2).
 
+No I/O of its own, like the rest of :mod:`mailward.records`: every question goes through the
+``ask`` callable the caller passes (:data:`AskTxt`), so the audit and DMARC evaluation share
+this logic and each keeps its own cache and budget; the PSL is the package's bundled copy,
+loaded once on first use.
+
 SECURITY: names come from the audited domain and from DMARC records (report-address hosts are
 anyone's text). A walk asks at most :data:`MAX_QUERIES` names, one after another as the RFC
 orders them (no name the RFC would not ask is asked), and a name is asked only when it is a
@@ -35,7 +40,7 @@ from typing import Literal
 
 from publicsuffixlist import PublicSuffixList
 
-from mailward.audit.context import Lookup
+from mailward.dns.lookup import Lookup
 from mailward.records import dmarc
 from mailward.records.dmarc import DmarcRecord, Policy, Psd
 
@@ -45,7 +50,9 @@ _LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\Z")
 _DMARC_LIKE = re.compile(r"dmarc|\A\s*(?:p|sp|np|rua|ruf|adkim|aspf|pct|fo|psd)\s*=", re.I)
 
 AskTxt = Callable[[str, str], Awaitable[Lookup]]
-"""How names are asked: :meth:`AuditContext.lookup` (``(name, "TXT") -> Lookup``)."""
+"""How names are asked, ``(name, "TXT") -> Lookup`` (:mod:`mailward.dns.lookup`): the audit's
+:meth:`~mailward.audit.context.AuditContext.lookup`, or the budgeted asker of
+:mod:`mailward.auth.dmarc`. This module never asks DNS itself."""
 
 
 def valid_name(name: str) -> bool:
