@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import os
 
 from knot import KnotServer
 from mailward.audit.auditor import Auditor, DomainReport
-from mailward.audit.parallel import audit_in_processes
+from mailward.audit.parallel import audit_in_processes, fewer_collections
 from mailward.dns.resolver import Resolver
 from mailward.dns.stub import StubResolver
 
@@ -64,3 +65,12 @@ def test_a_worker_that_fails_costs_its_domains_a_finding_not_the_run() -> None:
             (finding,) = report.findings
             assert finding.code == "audit.internal-error"
             assert says in finding.detail
+
+
+def test_fewer_collections_restores_the_collector() -> None:
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] > before[0]
+        assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

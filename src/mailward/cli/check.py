@@ -28,7 +28,7 @@ from mailward.audit.auditor import Auditor, DomainReport
 from mailward.audit.context import AuditOptions
 from mailward.audit.formats import Reporter, ReportFormat
 from mailward.audit.https import HttpsError, client_context
-from mailward.audit.parallel import audit_in_processes
+from mailward.audit.parallel import audit_in_processes, fewer_collections
 from mailward.cli._dnsopts import add_dns_options, resolver_from_args
 from mailward.errors import UsageError
 
@@ -154,7 +154,10 @@ def _in_this_process(
 def _report_all(reports: Iterator[DomainReport], total: int, reporter: Reporter) -> int:
     status = 0
     show_progress = total > 1 and sys.stderr.isatty()
-    with Progress(transient=True, disable=not show_progress, console=_stderr_console()) as progress:
+    with (
+        fewer_collections(),
+        Progress(transient=True, disable=not show_progress, console=_stderr_console()) as progress,
+    ):
         task = progress.add_task("auditing", total=total)
         for report in reports:
             reporter.add(report)
