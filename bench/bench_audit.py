@@ -41,6 +41,7 @@ import contextlib
 import functools
 import logging
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -185,11 +186,24 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dela
     writer.close()
 
 
+def _big_udp_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)  # capped by rmem_max
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+    sock.setblocking(False)
+    return sock
+
+
 async def _relay(listen: tuple[str, int], upstream: tuple[str, int], delay: float) -> None:
     loop = asyncio.get_running_loop()
     back = _Upstream(delay)
-    to_knot, _ = await loop.create_datagram_endpoint(lambda: back, remote_addr=upstream)
-    await loop.create_datagram_endpoint(lambda: _Front(back, to_knot), local_addr=listen)
+    # Every tool's datagrams pass through these two sockets: with the default receive buffer
+    # a burst from a bulk run overflows them and the drops read as the tools' timeouts.
+    out, front = _big_udp_socket(), _big_udp_socket()
+    out.connect(upstream)
+    front.bind(listen)
+    to_knot, _ = await loop.create_datagram_endpoint(lambda: back, sock=out)
+    await loop.create_datagram_endpoint(lambda: _Front(back, to_knot), sock=front)
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection(*upstream)
