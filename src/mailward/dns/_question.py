@@ -13,6 +13,7 @@ programming or configuration error and raises :class:`~mailward.errors.UsageErro
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 
 import dns.exception
@@ -55,8 +56,16 @@ def parse_question_name(name: str, rdtype: str) -> tuple[dns.name.Name, str]:
 def _parse_name(text: str) -> tuple[dns.name.Name, str]:
     if text in ("", "."):
         return dns.name.root, "."
+    if _PLAIN_NAME.fullmatch(text):
+        # Letters, digits, hyphens and underscores need no escape or IDNA handling: the labels
+        # are the text's own (dnspython still checks their lengths), and so is the text.
+        labels = [label.encode("ascii") for label in text.rstrip(".").split(".")]
+        return dns.name.Name([*labels, b""]), text.lower().rstrip(".") + "."
     name = dns.name.from_text(text if text.endswith(".") else text + ".")
     return name, name_text(name)
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?")
 
 
 def name_text(name: dns.name.Name) -> str:
