@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from mailward._sharing import shared
 from mailward.audit.domain import Domain
 from mailward.codes import Severity, define
 from mailward.dns.lookup import Lookup, ask
@@ -83,7 +84,7 @@ class AuditContext:
     async def lookup(self, name: str, rdtype: str) -> Lookup:
         """Ask once per audit; concurrent askers share the answer."""
         key = (name.lower().rstrip("."), rdtype.upper())
-        return await _shared(self._lookups, key, lambda: self._ask(key[0], key[1]))
+        return await shared(self._lookups, key, lambda: self._ask(key[0], key[1]), keep=True)
 
     async def _ask(self, name: str, rdtype: str) -> Lookup:
         found = await ask(self.resolver, name, rdtype)
@@ -93,7 +94,7 @@ class AuditContext:
 
     async def memo(self, key: str, compute: Callable[[], Awaitable[T]]) -> T:
         """``compute()`` once per audit for ``key``; every caller awaits the same result."""
-        result: T = await _shared(self._memo, key, compute)
+        result: T = await shared(self._memo, key, compute, keep=True)
         return result
 
     def failure_findings(self) -> list[Finding]:
@@ -114,29 +115,3 @@ class AuditContext:
                 )
             )
         return found
-
-
-K = TypeVar("K")
-
-
-async def _shared(
-    started: dict[K, asyncio.Future[T]], key: K, compute: Callable[[], Awaitable[T]]
-) -> T:
-    """``compute()`` once for ``key``: the first caller runs it itself, and whoever comes while
-    it waits awaits the same outcome (a task per question would cost more than the question
-    when the answer is already at hand, as from zone files or a warm cache)."""
-    shared = started.get(key)
-    if shared is not None:
-        return await shared
-    shared = started[key] = asyncio.get_running_loop().create_future()
-    try:
-        result = await compute()
-    except BaseException as exc:  # the waiters get the same exception, as from a shared task
-        if isinstance(exc, asyncio.CancelledError):
-            shared.cancel()
-        else:
-            shared.set_exception(exc)
-            shared.exception()  # retrieved: the first caller raises it
-        raise
-    shared.set_result(result)
-    return result

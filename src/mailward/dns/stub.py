@@ -62,6 +62,7 @@ import dns.rdatatype
 import dns.resolver
 import dns.rrset
 
+from mailward._sharing import shared
 from mailward.dns._question import (
     MAX_CNAME_CHAIN,
     name_text,
@@ -192,41 +193,12 @@ class StubResolver:
             raise cached.error(name, rdtype, cached.detail, denial=cached.denial)
         if cached is not None:
             return cached
-        shared = self._inflight.get(key)
-        if shared is not None:
-            return await self._join(shared, name, rdtype, dnssec)
-        # The first asker resolves in its own task (a task per question costs more than a
-        # question on a nearby server); later askers wait on ``pending``.
-        pending: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
-        self._inflight[key] = pending
-        try:
-            answer = await self._resolve(key, qname, name, rdtype)
-        except DNSError as exc:
-            pending.set_exception(exc)
-            pending.exception()  # retrieved here, so a failure nobody joined is not "lost"
-            raise
-        except BaseException:
-            pending.cancel()  # the asker was cancelled (or a bug): those waiting ask again
-            raise
-        else:
-            pending.set_result(answer)
-            return answer
-        finally:
-            del self._inflight[key]
-
-    async def _join(
-        self, shared: asyncio.Future[Answer], name: str, rdtype: str, dnssec: bool
-    ) -> Answer:
-        """Wait for the same question another caller is asking."""
-        try:
-            return await asyncio.shield(shared)  # our cancellation must not cancel theirs
+        try:  # identical questions in flight share one request
+            return await shared(
+                self._inflight, key, lambda: self._resolve(key, qname, name, rdtype), keep=False
+            )
         except DNSError as exc:  # each caller gets its own error, with the name it asked
             raise type(exc)(name, rdtype, exc.detail, denial=exc.denial) from None
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if shared.cancelled() and task is not None and not task.cancelling():
-                return await self.query(name, rdtype, dnssec=dnssec)  # its asker gave up
-            raise
 
     async def _resolve(self, key: _Key, qname: dns.name.Name, name: str, rdtype: str) -> Answer:
         text, qtype, dnssec = key
