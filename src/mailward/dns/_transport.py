@@ -65,6 +65,15 @@ class _Channel(asyncio.DatagramProtocol):
         if self._sending is not None and not self._sending.done():
             self._sending.set_exception(exc)
 
+    def retire(self) -> None:
+        """Take no new question; close once the last one in flight is answered."""
+        self.retired = True
+        self._close_if_done()
+
+    def _close_if_done(self) -> None:
+        if self.retired and not self.waiting and self.transport is not None:
+            self.transport.close()
+
     def connection_lost(self, exc: Exception | None) -> None:
         for _query, future in self.waiting.values():
             if not future.done():
@@ -91,8 +100,7 @@ class _Channel(asyncio.DatagramProtocol):
         finally:
             timer.cancel()
             del self.waiting[key]
-            if self.retired and not self.waiting:
-                self.transport.close()
+            self._close_if_done()
 
 
 def _expire(future: asyncio.Future[bytes]) -> None:
@@ -152,10 +160,8 @@ class UdpChannels:
         self._turn += 1
         channel = channels[self._turn % len(channels)]
         if channel.uses >= MAX_USES:
-            channel.retired = True  # closes itself when its last question is answered
             channels.remove(channel)
-            if not channel.waiting and channel.transport is not None:
-                channel.transport.close()
+            channel.retire()
             return None
         if len(channel.waiting) < MAX_IN_FLIGHT:
             return channel
